@@ -1,0 +1,18 @@
+// Small statistics helpers shared by the benchmarks (no dependency: median and percentiles of a
+// sample are a few lines).
+export function percentile(values, p) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx];
+}
+
+export const median = (values) => percentile(values, 50);
+
+export function fmt(n, digits = 2) {
+  return Number.isFinite(n) ? n.toFixed(digits) : String(n);
+}
+
+export function verdict(ok) {
+  return ok ? 'PASS' : 'MISS';
+}

@@ -1,0 +1,64 @@
+/**
+ * CLI output conventions: results on stdout (human text, or JSON with --json), diagnostics on
+ * stderr, colour only on a TTY and never when NO_COLOR is set (https://no-color.org).
+ */
+import { ProvablyConfigError, ProvablyError, ProvablyStoreError, ProvablyUrlError } from '../errors/index.js';
+
+export interface Output {
+  json: boolean;
+  line(text?: string): void;
+  data(value: unknown): void;
+  warn(text: string): void;
+  color: Colors;
+}
+
+export interface Colors {
+  green(s: string): string;
+  red(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+export function colorEnabled(stream: NodeJS.WriteStream, env = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0';
+  return stream.isTTY === true;
+}
+
+function colors(on: boolean): Colors {
+  const wrap = (open: number, close: number) => (s: string) => (on ? `\u001b[${open}m${s}\u001b[${close}m` : s);
+  return { green: wrap(32, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+}
+
+export function createOutput(json: boolean): Output {
+  return {
+    json,
+    line: (text = '') => process.stdout.write(`${text}\n`),
+    data: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    warn: (text) => process.stderr.write(`${text}\n`),
+    color: colors(!json && colorEnabled(process.stdout)),
+  };
+}
+
+/** Renders rows as aligned columns (no dependency: a table this small needs none). */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [fmt(headers), ...rows.map(fmt)].join('\n');
+}
+
+/** Exit codes: 2 for input the user can fix, 1 for everything else. */
+export function exitCodeFor(err: unknown): number {
+  return err instanceof ProvablyUrlError || err instanceof ProvablyConfigError ? 2 : 1;
+}
+
+/** One line, no stack: the reason a command failed. */
+export function describeFailure(err: unknown): string {
+  if (err instanceof ProvablyStoreError || err instanceof ProvablyError) return err.message;
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}

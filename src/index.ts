@@ -1,0 +1,52 @@
+/**
+ * provably's public API. The preload (`node --import provably/register`) installs interception;
+ * this entry is what agent code, tools and operators import.
+ */
+export { DEFAULT_DATA_DIR, DEFAULT_ORG_ID, defaultOrgId, readStoreConfig, type StoreConfig } from './config/index.js';
+export { configureDiag, type DiagLogger, type LogLevel } from './diag/index.js';
+export {
+  ProvablyBlockedError,
+  ProvablyConfigError,
+  ProvablyError,
+  ProvablyStoreError,
+  ProvablyUrlError,
+  type StoreErrorReason,
+} from './errors/index.js';
+export type { InterceptBodyHook, InterceptStats } from './intercept/index.js';
+export {
+  ALWAYS_REDACTED_HEADERS,
+  type BodyDecodeFailure,
+  DEFAULT_MAX_BODY_BYTES,
+  decodeBody,
+  getIntercept,
+  type InterceptRecord,
+  type ListInterceptsOptions,
+  listIntercepts,
+  ProvablyBodyDecodeError,
+  ProvablyInvalidIdError,
+  REDACTED,
+} from './record/index.js';
+export {
+  disable,
+  enable,
+  isEnabled,
+  type ProvablyStatus,
+  provablyStatus,
+  type StartOptions,
+  setInterceptBodyHook,
+  setInterceptUrlAllowlist,
+  startProvably,
+} from './runtime/index.js';
+export {
+  type ActiveScope,
+  activeScope,
+  GEN_AI_ATTRIBUTES,
+  type InterceptContextOptions,
+  interceptContext,
+  provablySpanProcessor,
+  SCOPE_ATTRIBUTES,
+  selfEgress,
+} from './scope/index.js';
+export * from './store/index.js';
+export * from './trust/index.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,320 @@
+/**
+ * node:http / node:https adapter (and so axios, got, node-fetch, and anything else built on
+ * `http.request`).
+ *
+ * Before the network: `http.Agent.prototype.addRequest` is replaced (https.Agent inherits it).
+ * Every request that uses an agent (the default) passes there before a socket is picked or
+ * created; a refused request is failed with `req.onSocket(null, err)` — the path Node takes when
+ * no socket can be made — so nothing connects and nothing is sent, and each client reports the
+ * error its usual way with `code` kept. A gate answer still loading is waited for: the request
+ * simply waits for its socket.
+ *
+ * Fallback: a request with no agent (`agent: undefined` plus `createConnection`, as `ws` does) or
+ * an agent whose own addRequest never calls Node's (agent-base 6) reaches
+ * `ClientRequest.prototype.onSocket` with a socket already connecting: it is governed there —
+ * refused before any HTTP byte is written (the TCP connection may already be open).
+ *
+ * Capture: per governed request only, its `emit` is wrapped to see 'response' / 'upgrade' /
+ * 'close', and THAT response's own `push` is wrapped: chunks are recorded and passed on live,
+ * `push(null)` (end of body) is held until the row is committed.
+ */
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ActiveScope } from '../scope/types.js';
+import {
+  blockedError,
+  type Capture,
+  counters,
+  decide,
+  internalError,
+  isPromiseLike,
+  rawHeadersToMap,
+  requestHeadersToMap,
+  resolveScope,
+  startCapture,
+  type Verdict,
+} from './core.js';
+
+type AddRequest = (
+  this: http.Agent,
+  req: ClientRequest,
+  options: unknown,
+  port?: unknown,
+  localAddress?: unknown,
+) => unknown;
+type OnSocket = (this: ClientRequest, socket: Socket | null, err?: unknown) => unknown;
+type Rec = Record<string, unknown>;
+
+/** Requests already governed (or deliberately refused) by this adapter. */
+const governedRequests = new WeakSet<object>();
+
+export function installHttp(): () => void {
+  const agentProto = http.Agent.prototype as unknown as { addRequest: AddRequest };
+  const requestProto = http.ClientRequest.prototype as unknown as { onSocket: OnSocket };
+  const addDescriptor = Object.getOwnPropertyDescriptor(agentProto, 'addRequest');
+  const socketDescriptor = Object.getOwnPropertyDescriptor(requestProto, 'onSocket');
+  if (typeof addDescriptor?.value !== 'function' || typeof socketDescriptor?.value !== 'function') {
+    internalError('node:http internals are not as expected; http calls are not governed', undefined);
+    return () => {};
+  }
+  const originalAdd = addDescriptor.value as AddRequest;
+  const originalOnSocket = socketDescriptor.value as OnSocket;
+
+  const addRequest: AddRequest = function addRequest(req, options, port, localAddress) {
+    const scope = resolveScope();
+    if (scope === undefined) return originalAdd.call(this, req, options, port, localAddress);
+    return governAddRequest(this, req, options, scope, () =>
+      originalAdd.call(this, req, options, port, localAddress),
+    );
+  };
+
+  const onSocket: OnSocket = function onSocket(socket, err) {
+    if (err !== undefined && err !== null) return originalOnSocket.call(this, socket, err);
+    if (
+      (this as unknown as { agent?: { addRequest?: unknown } }).agent?.addRequest === addRequest ||
+      governedRequests.has(this)
+    ) {
+      return originalOnSocket.call(this, socket, err);
+    }
+    const scope = resolveScope();
+    if (scope === undefined) return originalOnSocket.call(this, socket, err);
+    return governOnSocket(this, socket, scope, originalOnSocket);
+  };
+
+  function governAddRequest(
+    agent: http.Agent,
+    req: ClientRequest,
+    options: unknown,
+    scope: ActiveScope,
+    send: () => unknown,
+  ): unknown {
+    governedRequests.add(req);
+    const refuse = (error: unknown) => originalOnSocket.call(req, null, error);
+    let url: string;
+    try {
+      url = agentUrl(agent, req, options as Rec);
+    } catch (err) {
+      internalError('working out the URL of an http request failed; it was refused', err);
+      return refuse(blockedError('(unknown URL)', scope, 'provably could not check it'));
+    }
+    const startedAt = new Date();
+    const go = (verdict: Verdict): unknown => {
+      if (!verdict.ok) return refuse(verdict.error);
+      instrument(req, scope, verdict.orgId, url, startedAt);
+      return send();
+    };
+    const verdict = decide(url, scope);
+    if (isPromiseLike<Verdict>(verdict)) {
+      // The request waits for its socket until the gate answers (as it would for a busy agent).
+      verdict
+        .then((v) => {
+          if (!req.destroyed) go(v);
+        })
+        .then(undefined, (err: unknown) => internalError('a deferred http request failed', err));
+      return undefined;
+    }
+    return go(verdict);
+  }
+
+  function governOnSocket(
+    req: ClientRequest,
+    socket: Socket | null,
+    scope: ActiveScope,
+    original: OnSocket,
+  ): unknown {
+    governedRequests.add(req);
+    counters.fallback++;
+    let url: string;
+    try {
+      url = agentlessUrl(req);
+    } catch (err) {
+      internalError('working out the URL of an http request failed; it was refused', err);
+      return original.call(req, socket, blockedError('(unknown URL)', scope, 'provably could not check it'));
+    }
+    const startedAt = new Date();
+    const verdict = decide(url, scope);
+    if (!isPromiseLike<Verdict>(verdict)) {
+      if (!verdict.ok) return original.call(req, socket, verdict.error);
+      instrument(req, scope, verdict.orgId, url, startedAt);
+      return original.call(req, socket, undefined);
+    }
+    // Keep the (connecting) socket's errors from going unhandled while we wait.
+    let socketError: unknown;
+    const onError = (err: unknown) => {
+      socketError ??= err;
+    };
+    socket?.on('error', onError);
+    verdict
+      .then((v) => {
+        socket?.removeListener('error', onError);
+        if (!v.ok) return original.call(req, socket, v.error);
+        instrument(req, scope, v.orgId, url, startedAt);
+        return original.call(req, socket, socketError);
+      })
+      .then(undefined, (err: unknown) => internalError('a deferred http request failed', err));
+    return undefined;
+  }
+
+  Object.defineProperty(agentProto, 'addRequest', { ...addDescriptor, value: addRequest });
+  Object.defineProperty(requestProto, 'onSocket', { ...socketDescriptor, value: onSocket });
+
+  return () => {
+    if (agentProto.addRequest === addRequest) Object.defineProperty(agentProto, 'addRequest', addDescriptor);
+    if (requestProto.onSocket === onSocket) Object.defineProperty(requestProto, 'onSocket', socketDescriptor);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// URLs
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function withPath(protocol: string, host: string, port: string, path: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return path; // absolute-form (HTTP proxy)
+  const defaultPort = protocol === 'https:' ? '443' : '80';
+  const portPart = port !== '' && port !== defaultPort ? `:${port}` : '';
+  return `${protocol}//${hostForUrl(host)}${portPart}${path.startsWith('/') ? path : `/${path}`}`;
+}
+
+/** The connection target Node's agent will use: agent protocol, options host/port, request path. */
+function agentUrl(agent: http.Agent, req: ClientRequest, options: Rec | undefined): string {
+  const agentProtocol = (agent as unknown as { protocol?: unknown }).protocol;
+  const protocol = typeof agentProtocol === 'string' ? agentProtocol : req.protocol;
+  const host = String(options?.host ?? options?.hostname ?? req.host ?? 'localhost');
+  const port = options?.port === undefined || options.port === null ? '' : String(options.port);
+  return withPath(protocol || 'http:', host, port, req.path);
+}
+
+/** Agentless requests: the port is only visible in the Host header Node wrote. */
+function agentlessUrl(req: ClientRequest): string {
+  const hostHeader = req.getHeader('host');
+  const match = typeof hostHeader === 'string' ? /:(\d+)$/.exec(hostHeader) : null;
+  return withPath(req.protocol || 'http:', req.host || 'localhost', match?.[1] ?? '', req.path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capture
+
+function abortedError(what: string): Error {
+  return Object.assign(new Error(`${what} aborted`), { code: 'ECONNRESET' });
+}
+
+function instrument(
+  req: ClientRequest,
+  scope: ActiveScope,
+  orgId: string,
+  url: string,
+  startedAt: Date,
+): void {
+  try {
+    let capture: Capture | undefined;
+    let responded = false;
+    let requestError: unknown;
+    // Started lazily so headers set after http.request() returned (before sending) are included.
+    const ensure = (): Capture => {
+      capture ??= startCapture(
+        scope,
+        orgId,
+        req.method,
+        url,
+        requestHeadersToMap(req.getHeaders()),
+        startedAt,
+      );
+      return capture;
+    };
+    const emit = req.emit;
+    req.emit = function observedEmit(
+      this: ClientRequest,
+      event: string | symbol,
+      ...args: unknown[]
+    ): boolean {
+      try {
+        if (event === 'response') {
+          responded = true;
+          observeResponse(args[0] as IncomingMessage, ensure());
+        } else if (event === 'upgrade' || event === 'connect') {
+          responded = true;
+          const res = args[0] as IncomingMessage;
+          const c = ensure();
+          c.response(res.statusCode ?? 0, () => rawHeadersToMap(res.rawHeaders));
+          c.finishDetached();
+        } else if (event === 'error' && !responded) {
+          requestError ??= args[0];
+        } else if (event === 'close' && !responded) {
+          responded = true;
+          ensure().fail(requestError ?? abortedError('request'));
+        }
+      } catch (err) {
+        internalError('observing an http request failed', err);
+      }
+      return Reflect.apply(emit, this, [event, ...args]) as boolean;
+    } as typeof req.emit;
+  } catch (err) {
+    internalError('instrumenting an http request failed; it went out uncaptured', err);
+  }
+}
+
+/**
+ * Fails a response whose body fully arrived but whose row could not be committed. Not through
+ * IncomingMessage's own _destroy: that reports an aborted response ('aborted' event), and axios
+ * and got would replace the commit error with their own "aborted" error. The socket is destroyed:
+ * its response never ended, so it cannot go back to the agent's pool.
+ */
+function failResponse(res: IncomingMessage, err: unknown): void {
+  res._destroy = (error, callback) => {
+    res.socket?.destroy();
+    callback(error);
+  };
+  res.destroy(err instanceof Error ? err : new Error(String(err)));
+}
+
+function observeResponse(res: IncomingMessage, capture: Capture): void {
+  capture.response(res.statusCode ?? 0, () => rawHeadersToMap(res.rawHeaders));
+  const push = res.push;
+  let ended = false;
+  let responseError: unknown;
+  res.push = function observedPush(
+    this: IncomingMessage,
+    chunk: unknown,
+    encoding?: BufferEncoding,
+  ): boolean {
+    if (chunk === null) {
+      if (ended) return push.call(this, chunk);
+      ended = true;
+      capture.release({
+        body: (bytes) => push.call(res, bytes),
+        end: () => push.call(res, null),
+        error: (err) => failResponse(res, err),
+      });
+      return false;
+    }
+    if (!ended) {
+      try {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
+        if (capture.chunk(bytes)) return true; // kept for the body hook; released at the end
+      } catch (err) {
+        internalError('recording an http body chunk failed', err);
+      }
+    }
+    return push.call(this, chunk, encoding);
+  };
+  const emit = res.emit;
+  res.emit = function observedEmit(
+    this: IncomingMessage,
+    event: string | symbol,
+    ...args: unknown[]
+  ): boolean {
+    try {
+      if (event === 'error') responseError ??= args[0];
+      else if (event === 'close' && !ended) {
+        ended = true;
+        capture.fail(responseError ?? res.errored ?? abortedError('response'));
+      }
+    } catch (err) {
+      internalError('observing an http response failed', err);
+    }
+    return Reflect.apply(emit, this, [event, ...args]) as boolean;
+  } as typeof res.emit;
+}

@@ -1,0 +1,57 @@
+import type { Recorder } from '../record/types.js';
+import type { ActiveScope } from '../scope/types.js';
+
+/**
+ * The contract between the transport adapters and the trust registry: the gate is asked once per
+ * request and once per redirect hop, before anything is sent. It answers synchronously when its
+ * cached trusted set is loaded, and with a promise only while the first load is in flight.
+ */
+export interface TrustGate {
+  /** The registered entry that trusts `url` for `orgId`, or null when untrusted. */
+  check(url: string, orgId: string): string | null | Promise<string | null>;
+}
+
+/** What `installInterception` needs: who decides, who records, and how to find the scope. */
+export interface InterceptOptions {
+  gate: TrustGate;
+  recorder: Recorder;
+  /**
+   * The provably scope of the code running right now, or undefined outside any scope. Called
+   * synchronously on every outbound request (the only work done for unscoped traffic), so it
+   * must be cheap and must not throw. The lead wires `activeScope` from src/scope here.
+   */
+  resolveScope: () => ActiveScope | undefined;
+  /** The org whose trusted endpoints govern scoped calls (read per governed call). */
+  orgId: () => string;
+  /** Which transports to govern; both default to true. */
+  transports?: { undici?: boolean; http?: boolean };
+}
+
+/** Counters since install (monotonic for the process; `installInterception` never resets them). */
+export interface InterceptStats {
+  /** Scoped calls refused because the gate answered "untrusted" (including redirect hops). */
+  blocked: number;
+  /** Scoped calls refused because the gate threw/rejected (the call failed with that error). */
+  gateErrors: number;
+  /** Scoped, allowed calls handed to the recorder (`recorder.start` succeeded). */
+  recorded: number;
+  /** Scoped calls governed by a fallback path (request:create channel, agentless http). */
+  fallback: number;
+  /** Failures inside provably itself that were caught and logged instead of reaching the host. */
+  internalErrors: number;
+}
+
+export interface InterceptionHandle {
+  /** Restores every patched function and unsubscribes every channel. Idempotent. */
+  uninstall(): void;
+  /** A snapshot of the counters. */
+  stats(): InterceptStats;
+}
+
+/**
+ * Changes what the CALLER sees as the body of a governed call that runs with an intercept index
+ * (`interceptContext({ interceptIndex })`); the recorder always receives the wire bytes. `raw` is
+ * the whole body exactly as received (still content-encoded). Return the replacement (a string is
+ * sent as UTF-8) or undefined to keep the original. Called once, after the row is committed.
+ */
+export type InterceptBodyHook = (interceptIndex: number, raw: Uint8Array) => Uint8Array | string | undefined;

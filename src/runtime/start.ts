@@ -1,0 +1,104 @@
+/**
+ * Composes the parts into a running provably: scopes (OpenTelemetry), the cached trusted set,
+ * the recorder, and the transport interception. `register.ts` calls startProvably() once at
+ * preload; nothing here touches the store or loads OpenTelemetry until the first governed call.
+ */
+import { defaultOrgId, type Env, readFlag, readPositiveInt } from '../config/index.js';
+import { diag } from '../diag/index.js';
+import { installInterception, setInterceptBodyHook as applyHook } from '../intercept/index.js';
+import { createRecorder, type CallRecording, type Recorder } from '../record/index.js';
+import { activeScope, readScopeOptions, selfEgress, setupScopes, shutdownScopes } from '../scope/index.js';
+import { closeDefaultStore, getDefaultStore } from '../store/index.js';
+import { createTrustedSetCache, DEFAULT_TRUST_REFRESH_MS } from '../trust/index.js';
+import { controller, installController, type ProvablyController } from './controller.js';
+
+export interface StartOptions {
+  /** Settings source; defaults to process.env. */
+  env?: Env;
+}
+
+/** A recording that writes nothing: for governed calls outside the record allowlist. */
+const NOT_RECORDED: CallRecording = {
+  response() {},
+  chunk() {},
+  finish: () => Promise.resolve(),
+  fail: () => Promise.resolve(),
+};
+
+/**
+ * Installs provably in this process (idempotent: a second call returns the running
+ * controller). Invalid settings throw ProvablyConfigError — a misconfigured preload refuses to
+ * start rather than letting governed calls out unchecked.
+ */
+export function startProvably(options: StartOptions = {}): ProvablyController {
+  const existing = controller();
+  if (existing.started) return existing;
+  const env = options.env ?? process.env;
+
+  const orgId = defaultOrgId(env);
+  const scopeOptions = readScopeOptions(env);
+  const refreshMs = readPositiveInt(env, 'PROVABLY_TRUST_REFRESH_MS', DEFAULT_TRUST_REFRESH_MS);
+  const startEnabled = readFlag(env, 'PROVABLY_ENABLED', true);
+
+  setupScopes(scopeOptions);
+  const gate = createTrustedSetCache({ store: getDefaultStore, refreshMs, runOutsideScope: selfEgress });
+  const storeRecorder = createRecorder({ store: getDefaultStore, runOutsideScope: selfEgress, env });
+
+  const c: ProvablyController = {
+    started: true,
+    enabled: startEnabled,
+    recordAllowlist: null,
+    bodyHook: undefined,
+    applyBodyHook() {
+      applyHook(this.bodyHook);
+    },
+    status() {
+      const i = handle.stats();
+      const r = storeRecorder.stats();
+      return {
+        started: true,
+        enabled: this.enabled,
+        blocked: i.blocked,
+        recorded: r.recorded,
+        gateErrors: i.gateErrors,
+        internalErrors: i.internalErrors,
+        storeErrors: r.storeErrors,
+        dropped: r.dropped,
+      };
+    },
+    async shutdown() {
+      gate.close();
+      await storeRecorder.close();
+      await shutdownScopes();
+      await closeDefaultStore();
+    },
+  };
+
+  const recorder: Recorder = {
+    start(scope, request) {
+      const allow = c.recordAllowlist;
+      if (allow !== null && allow.match(request.url) === null) return NOT_RECORDED;
+      return storeRecorder.start(scope, request);
+    },
+  };
+
+  const handle = installInterception({
+    gate,
+    recorder,
+    // Disabled means "as if no scope were active": one property read on the passthrough path.
+    resolveScope: () => (c.enabled ? activeScope() : undefined),
+    orgId: () => orgId,
+  });
+  installController(c);
+  if (!startEnabled) c.enabled = false;
+
+  // Release the embedded data dir and flush exporters when the host is done; once only.
+  let closing = false;
+  process.once('beforeExit', () => {
+    if (closing) return;
+    closing = true;
+    c.shutdown().catch((err: unknown) => diag.warn('shutdown did not complete cleanly', err));
+  });
+  diag.debug(`started for org ${orgId} (otel sdk: ${scopeOptions.otelSdk}, refresh ${refreshMs} ms)`);
+  return c;
+}

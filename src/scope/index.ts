@@ -1,0 +1,45 @@
+/**
+ * scope — what "inside a provably scope" means: an OpenTelemetry span carrying
+ * `provably.agent_id` + `provably.action_name` (on itself or its nearest ancestor that carries
+ * them), entered with interceptContext, left with selfEgress. Knows nothing about HTTP.
+ *
+ * Importing this module loads no OpenTelemetry package (not even the API): the API, the context
+ * manager and the SDK are loaded on first need only (see wiring.ts).
+ *
+ * What is supported
+ * - interceptContext scopes: always, with any tracer provider (or none: the frame it puts in
+ *   the context is enough), through any spans started inside fn, sync or async.
+ * - Scopes set as attributes on spans of other tracers (the app, agent frameworks), including
+ *   attributes set after the span started: seen on the active span itself always; inherited by
+ *   descendant spans when the provider runs provably's span processor — provably's own
+ *   standalone provider does; an application-owned provider needs `provablySpanProcessor()`
+ *   in its `spanProcessors`.
+ * - GenAI mapping (opt-in): `gen_ai.tool.name` spans are scopes, agent from
+ *   `gen_ai.agent.name` on the span or an ancestor, else the enclosing interceptContext's
+ *   agent, else `defaultAgentId`.
+ *
+ * Wiring (b), the application owns OpenTelemetry: start your SDK before the first scope is
+ * needed (the top of the main module is fine), or set PROVABLY_OTEL_SDK=off to start it
+ * whenever you like; add `provablySpanProcessor()` to its `spanProcessors` for inheritance from
+ * your own or your frameworks' spans. provably then registers nothing and its spans go through
+ * your provider and exporters.
+ */
+export { GEN_AI_ATTRIBUTES, SCOPE_ATTRIBUTES } from './attributes.js';
+export { interceptContext, selfEgress } from './context.js';
+export { provablySpanProcessor } from './processor.js';
+export { activeScope } from './resolve.js';
+export {
+  DEFAULT_AGENT_ID,
+  readScopeOptions,
+  scopeOptions,
+  setupScopes,
+  traceExportRequested,
+} from './setup.js';
+export type {
+  ActiveScope,
+  InterceptContextOptions,
+  OtelSdkMode,
+  OtelWiringMode,
+  ScopeSetupOptions,
+} from './types.js';
+export { ensureOtel, otelWiring, shutdownScopes } from './wiring.js';

@@ -1,0 +1,185 @@
+/**
+ * activeScope: is the code creating a request inside a provably scope, and which one?
+ *
+ * Called by the transport adapters at every request creation, so the common case must cost
+ * nothing: no context manager registered → return at once; no span and no frame in the active
+ * context → two Map lookups and return. Only with an active span does it look further:
+ *
+ *   1. a selfEgress frame in the context → undefined (explicit pass-through);
+ *   2. walk from the ACTIVE span up its ancestors (as remembered by the span processor), stopping
+ *      at the span of the innermost interceptContext: the first span whose attributes carry
+ *      `provably.agent_id` + `provably.action_name` (or, with the GenAI mapping on,
+ *      `gen_ai.tool.name`) is the scope. Attributes are read at call time, so attributes set
+ *      after the span started count;
+ *   3. otherwise the innermost interceptContext frame, if any, is the scope.
+ *
+ * With the GenAI mapping on and no OpenTelemetry registered yet, the first call schedules the
+ * wiring (next turn of the event loop, never inside the request's own creation).
+ *
+ * traceId/spanId always come from the active span (null when its span context is invalid).
+ * Nothing here throws: an internal error is reported once through src/diag and the request is
+ * treated as outside any scope.
+ */
+import type { Attributes, Context, Span } from '@opentelemetry/api';
+import { diag } from '../diag/index.js';
+import { GEN_AI_ATTRIBUTES, SCOPE_ATTRIBUTES } from './attributes.js';
+import {
+  FRAME_KEY,
+  type Frame,
+  registeredContextManager,
+  type ScopeFrame,
+  SPAN_KEY,
+  sharedState,
+} from './globals.js';
+import { scopeOptions } from './setup.js';
+import type { ActiveScope } from './types.js';
+import { scheduleEnsureOtel } from './wiring.js';
+
+/** Guards against cycles or absurd depth in the remembered parent chain. */
+const MAX_ANCESTORS = 128;
+
+const AGENT = SCOPE_ATTRIBUTES.agentId;
+const ACTION = SCOPE_ATTRIBUTES.actionName;
+const INDEX = SCOPE_ATTRIBUTES.interceptIndex;
+const TOOL = GEN_AI_ATTRIBUTES.toolName;
+const AGENT_NAME = GEN_AI_ATTRIBUTES.agentName;
+
+const TRACE_ID = /^[0-9a-f]{32}$/i;
+const SPAN_ID = /^[0-9a-f]{16}$/i;
+const INVALID_TRACE_ID = '00000000000000000000000000000000';
+const INVALID_SPAN_ID = '0000000000000000';
+
+/**
+ * The provably scope active in `ctx` (default: the active context), or undefined. Synchronous,
+ * never throws.
+ */
+export function activeScope(ctx?: Context): ActiveScope | undefined {
+  try {
+    let c = ctx;
+    if (c === undefined) {
+      const cm = registeredContextManager();
+      if (cm === undefined) {
+        // GenAI mapping in a process without OpenTelemetry: the framework's tool spans need a
+        // registered provider to exist at all, so the first scope check is the first need.
+        if (sharedState.options.scopeFromGenAi && sharedState.wiring.mode === 'pending') scheduleEnsureOtel();
+        return undefined;
+      }
+      c = cm.active();
+    }
+    const span = c.getValue(SPAN_KEY) as Span | undefined;
+    const frame = c.getValue(FRAME_KEY) as Frame | undefined;
+    if (!span && frame === undefined) return undefined;
+    return resolve(span || undefined, frame);
+  } catch (err) {
+    diag.once(
+      'scope.resolve',
+      'warn',
+      'activeScope failed; the request is treated as outside any scope',
+      err,
+    );
+    return undefined;
+  }
+}
+
+interface Found {
+  agentId: string;
+  actionName: string;
+  interceptIndex: number | null;
+}
+
+function resolve(active: Span | undefined, frame: Frame | undefined): ActiveScope | undefined {
+  if (frame !== undefined && frame.kind === 'egress') return undefined;
+  const scopeFrame = frame as ScopeFrame | undefined;
+  const boundary = scopeFrame?.boundary;
+  if (!sharedState.optionsGiven) scopeOptions();
+  const genAi = sharedState.options.scopeFromGenAi;
+  const parentOf = sharedState.parentOf;
+  let s: object | undefined = active;
+  for (let depth = 0; s !== undefined && s !== boundary && depth < MAX_ANCESTORS; depth++) {
+    const found = scopeOfSpan(s, genAi, scopeFrame);
+    if (found !== undefined) return withIds(found, active);
+    s = parentOf.get(s);
+  }
+  return scopeFrame === undefined ? undefined : withIds(scopeFrame, active);
+}
+
+function attributesOf(span: object): Attributes | undefined {
+  const attrs = (span as { attributes?: unknown }).attributes;
+  return attrs !== null && typeof attrs === 'object' ? (attrs as Attributes) : undefined;
+}
+
+function nonEmpty(v: unknown): v is string {
+  return typeof v === 'string' && v.trim() !== '';
+}
+
+function scopeOfSpan(span: object, genAi: boolean, frame: ScopeFrame | undefined): Found | undefined {
+  const attrs = attributesOf(span);
+  if (attrs === undefined) return undefined;
+  const agentId = attrs[AGENT];
+  const actionName = attrs[ACTION];
+  if (nonEmpty(agentId) && nonEmpty(actionName)) {
+    return { agentId, actionName, interceptIndex: interceptIndexOf(attrs[INDEX]) };
+  }
+  if (genAi) {
+    const tool = attrs[TOOL];
+    if (nonEmpty(tool)) {
+      const agentName = attrs[AGENT_NAME];
+      return {
+        agentId: nonEmpty(agentName) ? agentName : inheritedAgent(span, frame),
+        actionName: tool,
+        interceptIndex: null,
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Agent of a GenAI tool span without `gen_ai.agent.name`: the nearest ancestor's
+ * `provably.agent_id` or `gen_ai.agent.name` (an agent span typically encloses its tool spans),
+ * then the enclosing interceptContext's agent, then the configured default.
+ */
+function inheritedAgent(span: object, frame: ScopeFrame | undefined): string {
+  const boundary = frame?.boundary;
+  let s = sharedState.parentOf.get(span);
+  for (let depth = 0; s !== undefined && s !== boundary && depth < MAX_ANCESTORS; depth++) {
+    const attrs = attributesOf(s);
+    if (attrs !== undefined) {
+      const agentId = attrs[AGENT];
+      if (nonEmpty(agentId)) return agentId;
+      const agentName = attrs[AGENT_NAME];
+      if (nonEmpty(agentName)) return agentName;
+    }
+    s = sharedState.parentOf.get(s);
+  }
+  return frame?.agentId ?? sharedState.options.defaultAgentId;
+}
+
+function interceptIndexOf(v: unknown): number | null {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
+}
+
+function withIds(found: Found, active: Span | undefined): ActiveScope {
+  let traceId: string | null = null;
+  let spanId: string | null = null;
+  const sc = typeof active?.spanContext === 'function' ? active.spanContext() : undefined;
+  if (
+    sc !== undefined &&
+    typeof sc.traceId === 'string' &&
+    typeof sc.spanId === 'string' &&
+    TRACE_ID.test(sc.traceId) &&
+    sc.traceId !== INVALID_TRACE_ID &&
+    SPAN_ID.test(sc.spanId) &&
+    sc.spanId !== INVALID_SPAN_ID
+  ) {
+    traceId = sc.traceId;
+    spanId = sc.spanId;
+  }
+  return {
+    agentId: found.agentId,
+    actionName: found.actionName,
+    interceptIndex: found.interceptIndex,
+    traceId,
+    spanId,
+  };
+}

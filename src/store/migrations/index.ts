@@ -1,0 +1,7 @@
+import { migration0001 } from './0001_foundation.js';
+import type { Migration } from './types.js';
+
+export type { Migration } from './types.js';
+
+/** Every migration, in order. Append new ones here. */
+export const MIGRATIONS: readonly Migration[] = [migration0001];

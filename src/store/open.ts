@@ -1,0 +1,161 @@
+/**
+ * Opening stores from configuration, and the process-wide default store.
+ *
+ * openStore() picks PostgreSQL when a database URL is configured, else the embedded PGlite
+ * store. Nothing connects, opens or migrates until the first query. Before that first query
+ * the store is prepared once: with auto-migrate on (the default) pending migrations are
+ * applied; with it off, a schema that is behind makes queries fail with reason
+ * 'missing-migration' (re-checked on every query until someone runs `provably migrate`).
+ */
+import { type Env, readAutoMigrate, readStoreConfig, type StoreConfig } from '../config/index.js';
+import { diag } from '../diag/index.js';
+import { ProvablyStoreError } from '../errors/index.js';
+import { migrate, renameOperation, type Session, type SessionStore, schemaStatus } from './migrate.js';
+import { MEMORY_DATA_DIR, PgliteStore } from './pglite.js';
+import { PostgresStore } from './postgres.js';
+import type { Queryable, QueryResult, StoreBackend } from './types.js';
+
+export interface OpenStoreOptions extends Partial<StoreConfig> {
+  /** Forces a backend; by default PostgreSQL when a database URL is configured. */
+  backend?: StoreBackend;
+  /** Apply pending migrations on first use (default: PROVABLY_AUTO_MIGRATE, else on). */
+  autoMigrate?: boolean;
+  /** Where settings not given here are read from (default process.env). */
+  env?: Env;
+  /** PGlite in memory only: initial contents, a PGlite dumpDataDir() tarball. */
+  loadDataDir?: Blob;
+  /** PostgreSQL only: how long to wait for a connection (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+/** What openStore() returns: a Store that can also lend a dedicated connection. */
+export interface ProvablyStore extends SessionStore {
+  /** Where the data lives, for messages: the URL without password, or the data dir. */
+  readonly location: string;
+  /** The backend object underneath (no first-use preparation): for tools and tests. */
+  readonly driver: PostgresStore | PgliteStore;
+}
+
+export function openStore(options: OpenStoreOptions = {}): ProvablyStore {
+  const env = options.env ?? process.env;
+  const fromEnv = readStoreConfig(env);
+  // An explicit `databaseUrl: undefined` means "no PostgreSQL", even if the environment has one.
+  const databaseUrl = 'databaseUrl' in options ? options.databaseUrl : fromEnv.databaseUrl;
+  const backend = options.backend ?? (databaseUrl ? 'postgres' : 'pglite');
+  const autoMigrate = options.autoMigrate ?? readAutoMigrate(env);
+  let driver: PostgresStore | PgliteStore;
+  if (backend === 'postgres') {
+    if (!databaseUrl) {
+      throw new ProvablyStoreError(
+        'open',
+        'missing-database',
+        'the postgres backend needs a database URL (PROVABLY_DATABASE_URL or POSTGRES_URL)',
+      );
+    }
+    driver = new PostgresStore({
+      url: databaseUrl,
+      poolSize: options.poolSize ?? fromEnv.poolSize,
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
+  } else {
+    // readStoreConfig resolves paths, which would turn 'memory://' into a file name.
+    const envMemory = env.PROVABLY_DATA_DIR?.trim() === MEMORY_DATA_DIR;
+    const dataDir = options.dataDir ?? (envMemory ? MEMORY_DATA_DIR : fromEnv.dataDir);
+    driver = new PgliteStore({ dataDir, loadDataDir: options.loadDataDir });
+  }
+  return new PreparedStore(driver, autoMigrate);
+}
+
+/** Runs the first-use preparation (auto-migrate or schema check) before queries. */
+class PreparedStore implements ProvablyStore {
+  readonly driver: PostgresStore | PgliteStore;
+  readonly #autoMigrate: boolean;
+  #ready = false;
+  #preparing: Promise<void> | undefined;
+
+  constructor(driver: PostgresStore | PgliteStore, autoMigrate: boolean) {
+    this.driver = driver;
+    this.#autoMigrate = autoMigrate;
+  }
+
+  get backend(): StoreBackend {
+    return this.driver.backend;
+  }
+
+  get location(): string {
+    return this.driver instanceof PostgresStore ? this.driver.location : this.driver.dataDir;
+  }
+
+  async query<R = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<R>> {
+    if (!this.#ready) await this.#prepare('query');
+    return this.driver.query<R>(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    if (!this.#ready) await this.#prepare('transaction');
+    return this.driver.transaction(fn);
+  }
+
+  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    return this.driver.withSession(fn);
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+
+  #prepare(operation: string): Promise<void> {
+    // Concurrent first queries share one preparation; a failed one is retried next time.
+    this.#preparing ??= (this.#autoMigrate ? this.#migrate() : this.#check(operation)).then(
+      () => {
+        this.#ready = true;
+      },
+      (err: unknown) => {
+        this.#preparing = undefined;
+        throw err;
+      },
+    );
+    return this.#preparing;
+  }
+
+  async #migrate(): Promise<void> {
+    try {
+      const { applied } = await migrate(this.driver);
+      if (applied.length > 0) diag.info(`migrated ${this.location} (applied ${applied.join(', ')})`);
+    } catch (err) {
+      throw renameOperation(err, 'migrate (automatic, before the first query)');
+    }
+  }
+
+  async #check(operation: string): Promise<void> {
+    const status = await schemaStatus(this.driver).catch((err: unknown) => {
+      throw renameOperation(err, operation);
+    });
+    if (status.current < status.latest) {
+      throw new ProvablyStoreError(
+        operation,
+        'missing-migration',
+        `the database schema is at version ${status.current} but this provably needs ${status.latest}; ` +
+          'run `provably migrate` (automatic migration is off: PROVABLY_AUTO_MIGRATE=0)',
+      );
+    }
+  }
+}
+
+let defaultStore: ProvablyStore | undefined;
+
+/** The process-wide store from the environment, created on first call (connecting later). */
+export function getDefaultStore(): ProvablyStore {
+  defaultStore ??= openStore();
+  return defaultStore;
+}
+
+/** Closes the default store (if any); the next getDefaultStore() opens a fresh one. */
+export async function closeDefaultStore(): Promise<void> {
+  const store = defaultStore;
+  defaultStore = undefined;
+  await store?.close();
+}

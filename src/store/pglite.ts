@@ -1,0 +1,189 @@
+/**
+ * The embedded store: PGlite (PostgreSQL compiled to WebAssembly) in `<dataDir>/pglite`, or in
+ * memory for `dataDir: 'memory://'`.
+ *
+ * - Opened on first use, never at import: PGlite itself is imported then too (cold open costs
+ *   ~2 s; PGlite caches the compiled WebAssembly modules per process, so later opens in the
+ *   same process skip compilation).
+ * - PGlite has a single connection, so every query, transaction and session runs through one
+ *   queue: a query issued while another async path holds a transaction waits for it instead of
+ *   landing inside it.
+ * - A disk data dir is locked to this process (datadir-lock.ts) until close() or exit.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PGlite, Results } from '@electric-sql/pglite';
+import { diag } from '../diag/index.js';
+import { ProvablyStoreError } from '../errors/index.js';
+import { classifyStoreError, parseInt8 } from './classify.js';
+import { acquireDataDirLock, type DataDirLock } from './datadir-lock.js';
+import { type Exec, type ExecResult, runTransaction, type Session, type SessionStore } from './migrate.js';
+import type { Queryable, QueryResult } from './types.js';
+
+export const MEMORY_DATA_DIR = 'memory://';
+
+export interface PgliteStoreOptions {
+  /** A directory (created if missing), or 'memory://' for a store that vanishes on close. */
+  dataDir: string;
+  /**
+   * Initial contents (a `dumpDataDir()` tarball) for an in-memory store: tests clone a
+   * migrated template this way instead of paying initdb for every store.
+   */
+  loadDataDir?: Blob;
+}
+
+const INT8 = 20;
+
+export class PgliteStore implements SessionStore {
+  readonly backend = 'pglite' as const;
+  readonly dataDir: string;
+  readonly #loadDataDir: Blob | undefined;
+  readonly #target: string;
+  #db: Promise<PGlite> | undefined;
+  #lock: DataDirLock | undefined;
+  // The queue: each operation starts when the previous one settled.
+  #tail: Promise<unknown> = Promise.resolve();
+  #closing: Promise<void> | undefined;
+  // Marks the async context of a running transaction/session, to catch re-entrant use.
+  readonly #inside = new AsyncLocalStorage<{ active: boolean }>();
+
+  constructor(options: PgliteStoreOptions) {
+    this.dataDir = options.dataDir;
+    this.#loadDataDir = options.loadDataDir;
+    this.#target = this.isMemory ? 'in-memory embedded store' : `embedded store in ${this.dataDir}`;
+  }
+
+  get isMemory(): boolean {
+    return this.dataDir === MEMORY_DATA_DIR;
+  }
+
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    return this.#exclusive('query', (db) => this.#exec(db)(sql, params) as Promise<QueryResult<R>>);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.#exclusive('transaction', (db) => runTransaction(this.#exec(db), fn));
+  }
+
+  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    return this.#exclusive('session', (db) => {
+      const exec = this.#exec(db);
+      return fn({
+        query: exec as Session['query'],
+        transaction: (inner) => runTransaction(exec, inner),
+      });
+    });
+  }
+
+  /** The underlying PGlite instance, opened if needed: raw access for tools and tests. */
+  instance(): Promise<PGlite> {
+    return this.#exclusive('open', async (db) => db);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // Let everything already queued finish, then shut down.
+    await this.#tail.catch(() => {});
+    const db = this.#db;
+    this.#db = undefined;
+    try {
+      if (db) await (await db.catch(() => undefined))?.close();
+    } catch (err) {
+      diag.warn(`closing the ${this.#target} failed`, err);
+    } finally {
+      await this.#lock?.release();
+      this.#lock = undefined;
+    }
+  }
+
+  #exclusive<T>(operation: string, fn: (db: PGlite) => Promise<T>): Promise<T> {
+    if (this.#closing) {
+      return Promise.reject(new ProvablyStoreError(operation, 'closed', `the ${this.#target} was closed`));
+    }
+    if (this.#inside.getStore()?.active) {
+      // Waiting would deadlock: the transaction we would wait for is waiting for us.
+      return Promise.reject(
+        new ProvablyStoreError(
+          operation,
+          'query',
+          'the embedded store was used from inside its own transaction/session; use the `tx` handle ' +
+            'the transaction function receives (PGlite has one connection, so this call would wait forever)',
+        ),
+      );
+    }
+    const run = this.#tail.then(async () => {
+      const db = await this.#open();
+      const marker = { active: true };
+      try {
+        return await this.#inside.run(marker, () => fn(db));
+      } finally {
+        marker.active = false;
+      }
+    });
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  #open(): Promise<PGlite> {
+    if (!this.#db) {
+      const opening = this.#doOpen();
+      // A failed open (locked, unreadable dir) is retried by the next call, not cached.
+      opening.catch(() => {
+        if (this.#db === opening) this.#db = undefined;
+      });
+      this.#db = opening;
+    }
+    return this.#db;
+  }
+
+  async #doOpen(): Promise<PGlite> {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const parsers = { [INT8]: parseInt8 };
+    if (this.isMemory) {
+      try {
+        return await PGlite.create({ dataDir: MEMORY_DATA_DIR, parsers, loadDataDir: this.#loadDataDir });
+      } catch (err) {
+        throw classifyStoreError('open embedded store', err, { target: this.#target });
+      }
+    }
+    await mkdir(this.dataDir, { recursive: true });
+    const lock = await acquireDataDirLock(this.dataDir);
+    try {
+      const db = await PGlite.create({ dataDir: join(this.dataDir, 'pglite'), parsers });
+      this.#lock = lock;
+      return db;
+    } catch (err) {
+      await lock.release();
+      throw classifyStoreError('open embedded store', err, { target: this.#target });
+    }
+  }
+
+  #exec(db: PGlite): Exec {
+    return async (sql, params) => {
+      try {
+        // Like pg: without parameters the simple protocol runs, so a multi-statement script
+        // works on both backends; the last statement's result is returned.
+        if (params === undefined || params.length === 0) {
+          return normalize((await db.exec(sql)).at(-1));
+        }
+        return normalize(await db.query(sql, [...params]));
+      } catch (err) {
+        throw classifyStoreError('query', err, { target: this.#target });
+      }
+    };
+  }
+}
+
+function normalize(res: Results | undefined): ExecResult {
+  const rows = (res?.rows ?? []) as Record<string, unknown>[];
+  return {
+    rows,
+    rowCount: Math.max(res?.affectedRows ?? 0, rows.length),
+    command: res?.command ?? '',
+  };
+}
