@@ -76,10 +76,16 @@ const handlerScopes = new WeakMap<object, ActiveScope>();
  */
 let patchedDepth = 0;
 /**
- * The scope a routing layer (Agent, proxy agents: no origin of their own) decided for the call it
- * is passing down right now. The layer below may see a different handler object (undici 7 wraps
- * modern handlers anew in every Agent.dispatch), so the scope travels with the call instead.
+ * The dispatch options of the unscoped call passing through right now: undici's own layers
+ * (Agent → Pool → Client) hand the same object down, so the inner layers skip the scope check.
  */
+let unscopedOpts: unknown;
+/**
+ * The call a routing layer (Agent, proxy agents: no origin of their own) is passing down right
+ * now, and the scope it decided. The layer below may see a different handler object (undici 7
+ * wraps modern handlers anew in every Agent.dispatch), so the scope travels with the options.
+ */
+let routedOpts: unknown;
 let routedScope: ActiveScope | undefined;
 let installed = false;
 
@@ -200,12 +206,25 @@ function learnFromDisk(copy: Copy): void {
 function makeDispatch(copy: Copy): DispatchFn {
   const original = copy.original;
   return function dispatch(this: object, opts: unknown, handler: unknown): unknown {
+    // Inner layer of an unscoped call (patchedDepth is already > 0 for the fallback's sake).
+    if (opts === unscopedOpts) return original.call(this, opts, handler);
     patchedDepth++;
     try {
       // An inner layer (Pool → Client) of a call governed above, or a queued one drained later.
       if (governedOpts.has(opts as object)) return original.call(this, opts, handler);
-      const scope = handlerScopes.get(handler as object) ?? routedScope ?? resolveScope();
-      if (scope === undefined) return original.call(this, opts, handler);
+      const scope =
+        handlerScopes.get(handler as object) ??
+        (opts === routedOpts ? routedScope : undefined) ??
+        resolveScope();
+      if (scope === undefined) {
+        const previous = unscopedOpts;
+        unscopedOpts = opts;
+        try {
+          return original.call(this, opts, handler);
+        } finally {
+          unscopedOpts = previous;
+        }
+      }
       return governDispatch(copy, this, opts, handler, scope);
     } finally {
       patchedDepth--;
@@ -293,14 +312,23 @@ function proceed(
   }
 }
 
-function route(original: DispatchFn, dispatcher: object, opts: object, handler: object, scope: ActiveScope): unknown {
+function route(
+  original: DispatchFn,
+  dispatcher: object,
+  opts: object,
+  handler: object,
+  scope: ActiveScope,
+): unknown {
   handlerScopes.set(handler, scope); // a later re-dispatch of this handler keeps the scope
-  const previous = routedScope;
+  const previousOpts = routedOpts;
+  const previousScope = routedScope;
+  routedOpts = opts;
   routedScope = scope;
   try {
     return original.call(dispatcher, opts, handler);
   } finally {
-    routedScope = previous;
+    routedOpts = previousOpts;
+    routedScope = previousScope;
   }
 }
 

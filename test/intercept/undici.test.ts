@@ -355,11 +355,13 @@ it("Node's global fetch with an explicit undici 7 Agent as dispatcher is governe
   const bad = untrusted.get('undici 7') as CountingServer;
   try {
     const err = await failure(() =>
-      inScope(() => fetch(`${bad.url}/json`, { dispatcher: agent } as RequestInit)),
+      inScope(() => fetch(`${bad.url}/json`, { dispatcher: agent } as unknown as RequestInit)),
     );
     expect(blockedIn(err)).toBeInstanceOf(ProvablyBlockedError);
     expect(bad.connections).toBe(0);
-    const res = await inScope(() => fetch(`${trusted.url}/json`, { dispatcher: agent } as RequestInit));
+    const res = await inScope(() =>
+      fetch(`${trusted.url}/json`, { dispatcher: agent } as unknown as RequestInit),
+    );
     expect(await res.json()).toEqual(JSON_BODY);
     await recorder.waitFor(1);
     expect(recorder.calls[0]?.status).toBe(200);
