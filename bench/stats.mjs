@@ -16,3 +16,15 @@ export function fmt(n, digits = 2) {
 export function verdict(ok) {
   return ok ? 'PASS' : 'MISS';
 }
+
+/**
+ * Distribution-free ~95 % confidence interval of the median of `values` (order statistics of
+ * the sign test): [lo, hi]. With fewer than 6 values it is the full range.
+ */
+export function medianCI(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return [Number.NaN, Number.NaN];
+  const k = Math.max(0, Math.floor(n / 2 - 0.98 * Math.sqrt(n)));
+  return [sorted[k], sorted[Math.min(n - 1, n - 1 - k)]];
+}

@@ -7,6 +7,7 @@
  * applied; with it off, a schema that is behind makes queries fail with reason
  * 'missing-migration' (re-checked on every query until someone runs `provably migrate`).
  */
+import { resolve } from 'node:path';
 import { type Env, readAutoMigrate, readStoreConfig, type StoreConfig } from '../config/index.js';
 import { diag } from '../diag/index.js';
 import { ProvablyStoreError } from '../errors/index.js';
@@ -22,7 +23,7 @@ export interface OpenStoreOptions extends Partial<StoreConfig> {
   autoMigrate?: boolean;
   /** Where settings not given here are read from (default process.env). */
   env?: Env;
-  /** PGlite in memory only: initial contents, a PGlite dumpDataDir() tarball. */
+  /** PGlite only: initial contents for a store without a database yet (a dumpDataDir() tarball). */
   loadDataDir?: Blob;
   /** PostgreSQL only: how long to wait for a connection (default 10 s). */
   connectTimeoutMs?: number;
@@ -58,12 +59,17 @@ export function openStore(options: OpenStoreOptions = {}): ProvablyStore {
       connectTimeoutMs: options.connectTimeoutMs,
     });
   } else {
-    // readStoreConfig resolves paths, which would turn 'memory://' into a file name.
-    const envMemory = env.PROVABLY_DATA_DIR?.trim() === MEMORY_DATA_DIR;
-    const dataDir = options.dataDir ?? (envMemory ? MEMORY_DATA_DIR : fromEnv.dataDir);
-    driver = new PgliteStore({ dataDir, loadDataDir: options.loadDataDir });
+    driver = new PgliteStore({ dataDir: dataDirOf(options, env, fromEnv), loadDataDir: options.loadDataDir });
   }
   return new PreparedStore(driver, autoMigrate);
+}
+
+/** The option, else the environment; absolute unless 'memory://'. */
+function dataDirOf(options: OpenStoreOptions, env: Env, fromEnv: StoreConfig): string {
+  const given = options.dataDir ?? env.PROVABLY_DATA_DIR?.trim();
+  if (given === MEMORY_DATA_DIR) return given;
+  // readStoreConfig already resolved the environment's value (and would mangle 'memory://').
+  return options.dataDir === undefined ? fromEnv.dataDir : resolve(options.dataDir);
 }
 
 /** Runs the first-use preparation (auto-migrate or schema check) before queries. */

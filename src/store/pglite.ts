@@ -2,15 +2,16 @@
  * The embedded store: PGlite (PostgreSQL compiled to WebAssembly) in `<dataDir>/pglite`, or in
  * memory for `dataDir: 'memory://'`.
  *
- * - Opened on first use, never at import: PGlite itself is imported then too (cold open costs
- *   ~2 s; PGlite caches the compiled WebAssembly modules per process, so later opens in the
- *   same process skip compilation).
+ * - Opened on first use, never at import: PGlite itself is imported then too. Creating a new
+ *   database costs ~2 s (mostly initdb), reopening one ~0.3 s; PGlite already keeps compiled
+ *   WebAssembly modules per process, so later instances in one process skip compilation.
  * - PGlite has a single connection, so every query, transaction and session runs through one
  *   queue: a query issued while another async path holds a transaction waits for it instead of
  *   landing inside it.
  * - A disk data dir is locked to this process (datadir-lock.ts) until close() or exit.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PGlite, Results } from '@electric-sql/pglite';
@@ -27,8 +28,9 @@ export interface PgliteStoreOptions {
   /** A directory (created if missing), or 'memory://' for a store that vanishes on close. */
   dataDir: string;
   /**
-   * Initial contents (a `dumpDataDir()` tarball) for an in-memory store: tests clone a
-   * migrated template this way instead of paying initdb for every store.
+   * Initial contents (a PGlite `dumpDataDir()` tarball) for a store that has no database yet
+   * (memory, or a new data dir); ignored once the dir holds one. Tests clone a migrated image
+   * this way instead of paying initdb (~1.5 s) for every store.
    */
   loadDataDir?: Blob;
 }
@@ -76,7 +78,10 @@ export class PgliteStore implements SessionStore {
     });
   }
 
-  /** The underlying PGlite instance, opened if needed: raw access for tools and tests. */
+  /**
+   * The underlying PGlite instance, opened if needed: raw access for tools and tests. Calls on
+   * it bypass the queue, so make them only while no store work is in flight.
+   */
   instance(): Promise<PGlite> {
     return this.#exclusive('open', async (db) => db);
   }
@@ -144,9 +149,20 @@ export class PgliteStore implements SessionStore {
   async #doOpen(): Promise<PGlite> {
     const { PGlite } = await import('@electric-sql/pglite');
     const parsers = { [INT8]: parseInt8 };
+    // Reopening an existing data dir arms PostgreSQL's startup-progress timer (a 10 s
+    // setitimer, i.e. a ref'd Node timer) and keeps re-arming it: the host process would never
+    // exit on its own. The progress log is useless here, so the timer is turned off.
+    const startParams = [...PGlite.defaultStartParams, '-c', 'log_startup_progress_interval=0'];
     if (this.isMemory) {
       try {
-        return await PGlite.create({ dataDir: MEMORY_DATA_DIR, parsers, loadDataDir: this.#loadDataDir });
+        return unrefPostgresTimers(
+          await PGlite.create({
+            dataDir: MEMORY_DATA_DIR,
+            parsers,
+            startParams,
+            loadDataDir: this.#loadDataDir,
+          }),
+        );
       } catch (err) {
         throw classifyStoreError('open embedded store', err, { target: this.#target });
       }
@@ -154,7 +170,11 @@ export class PgliteStore implements SessionStore {
     await mkdir(this.dataDir, { recursive: true });
     const lock = await acquireDataDirLock(this.dataDir);
     try {
-      const db = await PGlite.create({ dataDir: join(this.dataDir, 'pglite'), parsers });
+      const pgdata = join(this.dataDir, 'pglite');
+      const loadDataDir = existsSync(join(pgdata, 'PG_VERSION')) ? undefined : this.#loadDataDir;
+      const db = unrefPostgresTimers(
+        await PGlite.create({ dataDir: pgdata, parsers, startParams, loadDataDir }),
+      );
       this.#lock = lock;
       return db;
     } catch (err) {
@@ -179,11 +199,37 @@ export class PgliteStore implements SessionStore {
   }
 }
 
+/**
+ * PostgreSQL arms timers through setitimer, which PGlite maps to a plain (ref'd) setTimeout:
+ * after most statements a 10 s stats-flush timer, which keeps the host process alive 10 s
+ * after its last query when the store is not closed. Those timers only ever fire between
+ * queries and guard nothing we need, so they are unref'd: for exactly the duration of PGlite's
+ * synchronous protocol call (no other JavaScript can run meanwhile), setTimeout is swapped for
+ * an unref'ing one. If a future PGlite lacks this method, nothing is wrapped (exit is just slower).
+ */
+function unrefPostgresTimers(db: PGlite): PGlite {
+  const run = db.execProtocolRawSync;
+  if (typeof run !== 'function') return db;
+  db.execProtocolRawSync = function (this: PGlite, message: Uint8Array) {
+    // Whatever setTimeout is current (the host's, or a test's fake timers) stays the one used.
+    const saved = globalThis.setTimeout;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      const timer = saved(...args);
+      timer?.unref?.();
+      return timer;
+    }) as typeof setTimeout;
+    try {
+      return run.call(this, message);
+    } finally {
+      globalThis.setTimeout = saved;
+    }
+  };
+  return db;
+}
+
 function normalize(res: Results | undefined): ExecResult {
   const rows = (res?.rows ?? []) as Record<string, unknown>[];
-  return {
-    rows,
-    rowCount: Math.max(res?.affectedRows ?? 0, rows.length),
-    command: res?.command ?? '',
-  };
+  // rowCount comes from the command tag ("INSERT 0 3", "SELECT 2"), as pg reports it; a tag
+  // without a count (DDL) leaves it unset. affectedRows would sum a whole script's statements.
+  return { rows, rowCount: res?.rowCount ?? rows.length, command: res?.command ?? '' };
 }

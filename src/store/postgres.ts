@@ -63,9 +63,12 @@ export class PostgresStore implements SessionStore {
   }
 
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-    return this.#withClient('session', (exec, broken) =>
-      fn({ query: exec as Session['query'], transaction: (inner) => runTransaction(exec, inner, broken) }),
-    );
+    return this.#withClient('session', (exec, broken) => {
+      // A session may leave state on its connection (advisory locks, SET, temp tables): it is
+      // closed afterwards, never handed back to the pool. Sessions are rare (migrate, checks).
+      broken();
+      return fn({ query: exec as Session['query'], transaction: (inner) => runTransaction(exec, inner) });
+    });
   }
 
   /** The underlying pool, created if needed: raw access for tools and tests. */

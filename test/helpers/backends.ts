@@ -12,28 +12,25 @@
  *   });
  *
  * backend.open(options?) → a fresh, isolated TestStore; close() it when done (useTestStore
- * does). Isolation: PGlite runs in memory, cloned from a migrated image (~0.5 s per store; the
- * image is built once and cached in node_modules/.cache/provably-tests); PostgreSQL gets a new
- * database per open(), dropped on close(). So test files can run in parallel.
- *   { migrated: false }   empty schema (for migration tests)
- *   { autoMigrate: true } migrate on first use, like the default store (default: false, so a
- *                         test never migrates by accident)
+ * does). PGlite: in memory, cloned from a cached migrated image (~0.5 s); PostgreSQL: a new
+ * database per open(), dropped on close(). Test files can run in parallel.
+ *   { migrated: false }   empty schema;  { autoMigrate: true } migrate on first use (default off)
  *
  * store.raw: superuser access that bypasses provably's layer, for tamper tests:
- *   raw.query(sql, params)  runs as the database superuser (PostgreSQL: on its own connection,
- *                           not the store's pool; PGlite: through the store's queue)
+ *   raw.query(sql, params)  as the database superuser, normalized like the store (PostgreSQL:
+ *                           its own connection, not the store's pool; PGlite: the store's queue)
  *   raw.url                 PostgreSQL: superuser URL of the test database
- *   raw.pglite()            PGlite: the instance itself (outside the queue: do not use it
- *                           while store work is in flight)
- * Values come back normalized the same way as from the store.
+ *   raw.pglite()            PGlite: the instance (outside the queue: not while work is in flight)
+ * Embedded data dirs on disk (CLI tests, lock tests): seedDataDir(dir, 'migrated' | 'empty')
+ * fills a new dir from the cached image; pgliteImage(kind) gives the image itself.
  *
  * Child processes: startSourceChild(code) / runSourceChild(code) run an ES module body in a new
  * Node process that can import the TypeScript sources: import from srcModule('store/index.js').
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe } from 'vitest';
@@ -103,46 +100,77 @@ export function useTestStore(backend: TestBackend, options?: OpenTestStoreOption
 // PGlite images (data dir tarballs) that every in-memory test store is cloned from: initdb
 // costs ~1.5 s, a clone ~0.5 s. Vitest runs each test file in a fresh process, so the images
 // are also cached on disk, keyed by the PGlite version and the migrations' SQL.
-type ImageKind = 'empty' | 'migrated';
+export type ImageKind = 'empty' | 'migrated';
 let images: Promise<Record<ImageKind, Blob>> | undefined;
+
+/** A PGlite data dir image: `openStore({ backend: 'pglite', loadDataDir })` starts from it. */
+export async function pgliteImage(kind: ImageKind = 'migrated'): Promise<Blob> {
+  return (await pgliteImages())[kind];
+}
+
+/** Makes `dir` an embedded data dir holding the image (cheaper than a first open's initdb). */
+export async function seedDataDir(dir: string, kind: ImageKind = 'migrated'): Promise<void> {
+  const store = new PgliteStore({ dataDir: dir, loadDataDir: await pgliteImage(kind) });
+  try {
+    await store.query('SELECT 1');
+  } finally {
+    await store.close();
+  }
+}
+
+/** Builds the cached images unless present: global setup runs it once, before the workers. */
+export async function ensurePgliteImages(): Promise<void> {
+  if (!existsSync(imageFile('empty')) || !existsSync(imageFile('migrated'))) await pgliteImages();
+}
+
+const IMAGE_DIR = `${ROOT}node_modules/.cache/provably-tests`;
+
+// Changes with the PGlite version or any migration's SQL, so a stale image is never used.
+let cachedKey: string | undefined;
+function imageKey(): string {
+  if (cachedKey === undefined) {
+    const pkg = JSON.parse(readFileSync(`${ROOT}node_modules/@electric-sql/pglite/package.json`, 'utf8'));
+    const hash = createHash('sha256').update(`${pkg.version}\0${JSON.stringify(MIGRATIONS)}`);
+    cachedKey = hash.digest('hex').slice(0, 16);
+  }
+  return cachedKey;
+}
+
+const imageFile = (kind: ImageKind) => `${IMAGE_DIR}/pglite-${imageKey()}-${kind}.tar`;
 
 function pgliteImages(): Promise<Record<ImageKind, Blob>> {
   images ??= (async () => {
-    const version = JSON.parse(
-      readFileSync(`${ROOT}node_modules/@electric-sql/pglite/package.json`, 'utf8'),
-    ).version;
-    const key = createHash('sha256')
-      .update(`${version}\0${JSON.stringify(MIGRATIONS)}`)
-      .digest('hex')
-      .slice(0, 16);
-    const dir = `${ROOT}node_modules/.cache/provably-tests`;
-    const files = { empty: `${dir}/pglite-${key}-empty.tar`, migrated: `${dir}/pglite-${key}-migrated.tar` };
     try {
-      const [empty, migrated] = await Promise.all([readFile(files.empty), readFile(files.migrated)]);
+      const [empty, migrated] = await Promise.all([
+        readFile(imageFile('empty')),
+        readFile(imageFile('migrated')),
+      ]);
       return { empty: new Blob([empty]), migrated: new Blob([migrated]) };
     } catch {
-      // Not cached yet (or unreadable): build below.
+      // Not cached yet: build below.
     }
     const seed = new PgliteStore({ dataDir: 'memory://' });
+    const db = await seed.instance();
+    const built = { empty: await db.dumpDataDir('none'), migrated: new Blob([]) };
+    await migrate(seed);
+    built.migrated = await db.dumpDataDir('none');
+    await seed.close();
     try {
-      const db = await seed.instance();
-      const empty = await db.dumpDataDir('none');
-      await migrate(seed);
-      const migrated = await db.dumpDataDir('none');
-      await mkdir(dir, { recursive: true });
-      for (const [kind, blob] of [
-        ['empty', empty],
-        ['migrated', migrated],
-      ] as const) {
+      await mkdir(IMAGE_DIR, { recursive: true });
+      // Images of other migration sets or PGlite versions are dead weight (40 MB each).
+      const key = imageKey();
+      for (const f of await readdir(IMAGE_DIR))
+        if (!f.includes(key)) await rm(`${IMAGE_DIR}/${f}`, { force: true });
+      for (const kind of ['empty', 'migrated'] as const) {
         // Write then rename: parallel workers never read a half-written image.
-        const tmp = `${files[kind]}.${process.pid}.tmp`;
-        await writeFile(tmp, Buffer.from(await blob.arrayBuffer()));
-        await rename(tmp, files[kind]);
+        const tmp = `${imageFile(kind)}.${process.pid}.tmp`;
+        await writeFile(tmp, Buffer.from(await built[kind].arrayBuffer()));
+        await rename(tmp, imageFile(kind));
       }
-      return { empty, migrated };
-    } finally {
-      await seed.close();
+    } catch {
+      // An unwritable cache only costs time: the next process builds the images again.
     }
+    return built;
   })();
   return images;
 }
@@ -235,10 +263,8 @@ export interface SourceChild {
   readonly exited: Promise<ChildResult>;
 }
 
-export interface ChildOptions {
-  /** Added to (undefined: removed from) this process's environment. */
-  env?: Record<string, string | undefined>;
-}
+/** env: added to (undefined: removed from) this process's environment. */
+export type ChildOptions = { env?: Record<string, string | undefined> };
 
 /** Starts `code` (an ES module body, top-level await allowed) in a new Node process. */
 export function startSourceChild(code: string, options: ChildOptions = {}): SourceChild {
@@ -251,11 +277,9 @@ export function startSourceChild(code: string, options: ChildOptions = {}): Sour
   const child = spawn(process.execPath, [...args, '--input-type=module', '-e', code], { cwd: ROOT, env });
   let stdout = '';
   let stderr = '';
-  const waiters = new Set<() => void>();
   let closed = false;
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
-    for (const w of waiters) w();
   });
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
@@ -264,36 +288,19 @@ export function startSourceChild(code: string, options: ChildOptions = {}): Sour
     child.on('close', (code, signal) => {
       closed = true;
       resolve({ code, signal, stdout, stderr });
-      for (const w of waiters) w();
     });
   });
-  const waitForLine = (match: string | RegExp, timeoutMs = 30_000) =>
-    new Promise<string>((resolve, reject) => {
-      const test = (l: string) => (typeof match === 'string' ? l.includes(match) : match.test(l));
-      const timer = setTimeout(
-        () => done(new Error(`child did not print ${match} in ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      const check = () => {
-        const line = stdout.split('\n').find(test);
-        if (line !== undefined) done(undefined, line);
-        else if (closed) {
-          done(
-            new Error(
-              `child exited (${child.exitCode ?? child.signalCode}) before printing ${match}: ${stderr}`,
-            ),
-          );
-        }
-      };
-      const done = (err?: Error, line?: string) => {
-        clearTimeout(timer);
-        waiters.delete(check);
-        if (err) reject(err);
-        else resolve(line as string);
-      };
-      waiters.add(check);
-      check();
-    });
+  const waitForLine = async (match: string | RegExp, timeoutMs = 30_000) => {
+    const test = (l: string) => (typeof match === 'string' ? l.includes(match) : match.test(l));
+    for (const deadline = Date.now() + timeoutMs; ; await new Promise((r) => setTimeout(r, 20))) {
+      const line = stdout.split('\n').find(test);
+      if (line !== undefined) return line;
+      if (closed)
+        throw new Error(`child exited (${child.exitCode ?? child.signalCode}) before ${match}: ${stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(`child did not print ${match} in ${timeoutMs} ms: ${stderr}`);
+    }
+  };
   return { process: child, waitForLine, exited };
 }
 

@@ -7,11 +7,16 @@
  * - Not set, and CI set: the run fails. CI must never silently skip the PostgreSQL suite.
  * - Not set locally: one line says the PostgreSQL suites are skipped; PGlite suites still run.
  *
+ * Also builds the cached PGlite images (test/helpers/backends.ts) if missing.
+ *
  * Locally: export PROVABLY_TEST_DATABASE_URL="$(scripts/pg-server.sh start)"
  */
+import { ensurePgliteImages } from './backends.js';
 import { adminQuery, dropOrphanTestDatabases, testDatabaseUrl } from './postgres.js';
 
 export default async function setup(): Promise<void> {
+  // Build the PGlite images every store is cloned from once, before workers race to do it.
+  await ensurePgliteImages();
   const url = testDatabaseUrl();
   if (!url) {
     if (isCi()) {

@@ -31,7 +31,10 @@ async function closedPort(): Promise<number> {
 describe('store errors', () => {
   it('classifies a refused connection, naming the target without a password', async () => {
     const port = await closedPort();
-    const store = openStore({ databaseUrl: `postgres://app:s3cret@127.0.0.1:${port}/db`, autoMigrate: false });
+    const store = openStore({
+      databaseUrl: `postgres://app:s3cret@127.0.0.1:${port}/db`,
+      autoMigrate: false,
+    });
     try {
       const err = await failure(store.query('SELECT 1'));
       expect(err).toMatchObject({ reason: 'connection-refused', operation: 'query' });
@@ -60,16 +63,22 @@ describe('store errors', () => {
   });
 
   it('classifies driver-shaped errors without a server', () => {
-    const refused = Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], ''), {
-      code: 'ECONNREFUSED',
-    });
+    const refused = Object.assign(
+      new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], ''),
+      {
+        code: 'ECONNREFUSED',
+      },
+    );
     expect(classifyStoreError('op', refused).reason).toBe('connection-refused');
     const cases: [unknown, string][] = [
       [Object.assign(new Error('password authentication failed'), { code: '28P01' }), 'auth'],
       [Object.assign(new Error('database "x" does not exist'), { code: '3D000' }), 'missing-database'],
       [Object.assign(new Error('append-only'), { code: 'PVA01' }), 'append-only'],
       [Object.assign(new Error('terminating connection'), { code: '57P01' }), 'connection-refused'],
-      [Object.assign(new Error('relation "provably_intercepts" does not exist'), { code: '42P01' }), 'missing-migration'],
+      [
+        Object.assign(new Error('relation "provably_intercepts" does not exist'), { code: '42P01' }),
+        'missing-migration',
+      ],
       [Object.assign(new Error('relation "other" does not exist'), { code: '42P01' }), 'query'],
       [new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string'), 'auth'],
       [new Error('Connection terminated unexpectedly'), 'connection-refused'],
