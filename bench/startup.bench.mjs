@@ -13,14 +13,28 @@ const app = join(root, 'bench/fixtures/agent-startup.mjs');
 const register = join(root, 'dist/register.js');
 const ROUNDS = Number(process.env.BENCH_STARTUP_ROUNDS ?? 30);
 
-const quietEnv = { ...process.env, PROVABLY_LOG_LEVEL: 'error', OTEL_TRACES_EXPORTER: '', OTEL_LOG_LEVEL: 'none' };
+const quietEnv = {
+  ...process.env,
+  PROVABLY_LOG_LEVEL: 'error',
+  OTEL_TRACES_EXPORTER: '',
+  OTEL_LOG_LEVEL: 'none',
+};
 delete quietEnv.NODE_OPTIONS;
-const exportEnv = { ...quietEnv, OTEL_TRACES_EXPORTER: 'console', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
+const exportEnv = {
+  ...quietEnv,
+  OTEL_TRACES_EXPORTER: 'console',
+  OTEL_METRICS_EXPORTER: 'none',
+  OTEL_LOGS_EXPORTER: 'none',
+};
 
 const variants = [
   { name: 'node app.js', args: [app], env: quietEnv },
   { name: 'node --import provably/register app.js', args: ['--import', register, app], env: quietEnv },
-  { name: 'provably/register, OTEL_TRACES_EXPORTER=console', args: ['--import', register, app], env: exportEnv },
+  {
+    name: 'provably/register, OTEL_TRACES_EXPORTER=console',
+    args: ['--import', register, app],
+    env: exportEnv,
+  },
   {
     name: '@opentelemetry/auto-instrumentations-node/register, OTEL_TRACES_EXPORTER=console',
     args: ['--import', '@opentelemetry/auto-instrumentations-node/register', app],
@@ -30,7 +44,11 @@ const variants = [
 
 function once(v) {
   const t0 = process.hrtime.bigint();
-  const res = spawnSync(process.execPath, v.args, { env: v.env, cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const res = spawnSync(process.execPath, v.args, {
+    env: v.env,
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (res.status !== 0) throw new Error(`${v.name} exited ${res.status}: ${res.stderr}`);
   return ms;
@@ -38,7 +56,11 @@ function once(v) {
 
 for (const v of variants) once(v); // warm the file-system cache
 const samples = variants.map(() => []);
-for (let r = 0; r < ROUNDS; r++) variants.forEach((v, i) => samples[i].push(once(v)));
+for (let r = 0; r < ROUNDS; r++) {
+  variants.forEach((v, i) => {
+    samples[i].push(once(v));
+  });
+}
 
 const base = median(samples[0]);
 const rows = variants.map((v, i) => {

@@ -20,17 +20,19 @@ function getCustomer(id, interceptIndex) {
 
 // Tool 2: node:http, as axios, got and most SDKs use it.
 function getCustomerViaHttp(id, interceptIndex) {
-  return interceptContext({ agentId: AGENT, actionName: 'get_customer_http', interceptIndex }, () =>
-    new Promise((resolve, reject) => {
-      http
-        .get(`${CRM}/customers/${id}`, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk) => (body += chunk));
-          res.on('end', () => resolve(JSON.parse(body)));
-        })
-        .on('error', reject);
-    }),
+  return interceptContext(
+    { agentId: AGENT, actionName: 'get_customer_http', interceptIndex },
+    () =>
+      new Promise((resolve, reject) => {
+        http
+          .get(`${CRM}/customers/${id}`, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk) => (body += chunk));
+            res.on('end', () => resolve(JSON.parse(body)));
+          })
+          .on('error', reject);
+      }),
   );
 }
 

@@ -44,6 +44,12 @@ export async function startFakeCrm() {
     exfilUrl: `http://127.0.0.1:${exfilPort}`,
     crm: crm.stats,
     exfil: exfil.stats,
-    close: () => Promise.all([crm.server, exfil.server].map((s) => new Promise((r) => s.close(r)))),
+    close: () =>
+      Promise.all(
+        [crm.server, exfil.server].map((s) => {
+          s.closeAllConnections();
+          return new Promise((r) => s.close(r));
+        }),
+      ),
   };
 }

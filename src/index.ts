@@ -2,7 +2,13 @@
  * provably's public API. The preload (`node --import provably/register`) installs interception;
  * this entry is what agent code, tools and operators import.
  */
-export { DEFAULT_DATA_DIR, DEFAULT_ORG_ID, defaultOrgId, readStoreConfig, type StoreConfig } from './config/index.js';
+export {
+  DEFAULT_DATA_DIR,
+  DEFAULT_ORG_ID,
+  defaultOrgId,
+  readStoreConfig,
+  type StoreConfig,
+} from './config/index.js';
 export { configureDiag, type DiagLogger, type LogLevel } from './diag/index.js';
 export {
   ProvablyBlockedError,

@@ -2,11 +2,11 @@
  * The `provably` command. Thin: every command is a call into the library's public functions.
  */
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
 import { registerEndpointCommands } from './commands/endpoints.js';
 import { registerInterceptCommands } from './commands/intercepts.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { createCommandContext } from './context.js';
-import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -39,7 +39,10 @@ export function defaultOrgId(env: Env = process.env): string {
 /** Org ids are free text but never empty or padded: they key every table. */
 export function checkOrgId(org: string, setting = 'org'): string {
   if (typeof org !== 'string' || org.trim() === '' || org !== org.trim() || org.length > 200) {
-    throw new ProvablyConfigError(setting, `org id must be 1-200 characters without surrounding spaces, got ${JSON.stringify(org)}`);
+    throw new ProvablyConfigError(
+      setting,
+      `org id must be 1-200 characters without surrounding spaces, got ${JSON.stringify(org)}`,
+    );
   }
   return org;
 }
@@ -59,7 +62,10 @@ export function readFlag(env: Env, name: string, fallback: boolean): boolean {
   const v = raw.toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new ProvablyConfigError(name, `expected 1/0, true/false, yes/no or on/off, got ${JSON.stringify(raw)}`);
+  throw new ProvablyConfigError(
+    name,
+    `expected 1/0, true/false, yes/no or on/off, got ${JSON.stringify(raw)}`,
+  );
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -2,7 +2,12 @@
  * The evaluator's contracts: the proof verifier it is given (the ledger implements it), its
  * options, and its result.
  */
-import type { HandoffProofBundle, HandoffRecordContent, Outcome, VerificationMode } from '../handoff/index.js';
+import type {
+  HandoffProofBundle,
+  HandoffRecordContent,
+  Outcome,
+  VerificationMode,
+} from '../handoff/index.js';
 import type { InterceptRecord } from '../record/index.js';
 import type { Store } from '../store/index.js';
 

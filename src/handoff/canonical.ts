@@ -19,7 +19,9 @@ export function canonicalPayloadJson(payload: HandoffPayload): string {
     text = canonicalize(payload);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new ProvablyHandoffSchemaError([{ path: '', message: `not representable as RFC 8785 JSON: ${message}` }]);
+    throw new ProvablyHandoffSchemaError([
+      { path: '', message: `not representable as RFC 8785 JSON: ${message}` },
+    ]);
   }
   if (text === undefined) throw new ProvablyHandoffSchemaError([{ path: '', message: 'not a JSON value' }]);
   return text;

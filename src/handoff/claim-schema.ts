@@ -18,11 +18,16 @@ export const MAX_CLAIM_SCHEMA_CHARS = 64 * 1024;
 
 export type ClaimSchemaValidator = (value: unknown) => { ok: true } | { ok: false; message: string };
 
-export type CompiledClaimSchema = { ok: true; validate: ClaimSchemaValidator } | { ok: false; message: string };
+export type CompiledClaimSchema =
+  | { ok: true; validate: ClaimSchemaValidator }
+  | { ok: false; message: string };
 
 /** Compiles an `expected_json_schema`; never throws. */
 export function compileClaimSchema(schema: unknown): CompiledClaimSchema {
-  if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
+  if (
+    typeof schema !== 'boolean' &&
+    (schema === null || typeof schema !== 'object' || Array.isArray(schema))
+  ) {
     return { ok: false, message: 'expected_json_schema must be an object or a boolean' };
   }
   let size: number;
@@ -32,7 +37,10 @@ export function compileClaimSchema(schema: unknown): CompiledClaimSchema {
     return { ok: false, message: `expected_json_schema is not JSON: ${messageOf(err)}` };
   }
   if (size > MAX_CLAIM_SCHEMA_CHARS) {
-    return { ok: false, message: `expected_json_schema has ${size} characters, more than ${MAX_CLAIM_SCHEMA_CHARS}` };
+    return {
+      ok: false,
+      message: `expected_json_schema has ${size} characters, more than ${MAX_CLAIM_SCHEMA_CHARS}`,
+    };
   }
   try {
     const ajv = new Ajv2020({

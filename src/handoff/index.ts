@@ -7,8 +7,14 @@
  * postHandoff. Both sides: validateHandoffPayload (ajv, draft 2020-12, compiled once, lazily).
  * The evaluator lives in ../eval.
  */
-export { type ClaimSchemaValidator, type CompiledClaimSchema, compileClaimSchema, MAX_CLAIM_SCHEMA_CHARS } from './claim-schema.js';
+
 export { canonicalPayloadJson } from './canonical.js';
+export {
+  type ClaimSchemaValidator,
+  type CompiledClaimSchema,
+  compileClaimSchema,
+  MAX_CLAIM_SCHEMA_CHARS,
+} from './claim-schema.js';
 export {
   MAX_BODY_EXCERPT_CHARS,
   MAX_SCHEMA_ISSUES,

@@ -72,11 +72,13 @@ export function parseClaimsFromModel(input: unknown, options: ParseClaimsOptions
   claims.forEach((c, i) => {
     if (typeof c.json_path === 'string') {
       const why = jsonPathError(c.json_path);
-      if (why !== null) pathIssues.push({ path: `${prefix}/${i}/json_path`, message: `not an RFC 9535 JSONPath: ${why}` });
+      if (why !== null)
+        pathIssues.push({ path: `${prefix}/${i}/json_path`, message: `not an RFC 9535 JSONPath: ${why}` });
     }
     if (c.verification_mode === 'schema_type') {
       const compiled = compileClaimSchema(c.expected_json_schema);
-      if (!compiled.ok) claimIssues.push({ path: `${prefix}/${i}/expected_json_schema`, message: compiled.message });
+      if (!compiled.ok)
+        claimIssues.push({ path: `${prefix}/${i}/expected_json_schema`, message: compiled.message });
     }
     if (typeof c.range_min === 'number' && typeof c.range_max === 'number' && c.range_min > c.range_max) {
       claimIssues.push({ path: `${prefix}/${i}`, message: 'range_min must not be greater than range_max' });
@@ -89,7 +91,12 @@ export function parseClaimsFromModel(input: unknown, options: ParseClaimsOptions
     const issues = claims.flatMap((c, i): SchemaIssue[] =>
       typeof c.query_record_id === 'string'
         ? []
-        : [{ path: `${prefix}/${i}/query_record_id`, message: 'is required: copy the record id of the call' }],
+        : [
+            {
+              path: `${prefix}/${i}/query_record_id`,
+              message: 'is required: copy the record id of the call',
+            },
+          ],
     );
     if (issues.length > 0) throw new ProvablyModelClaimsError('missing-record-id', issues);
   }
@@ -116,7 +123,9 @@ function toJson(input: unknown): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ProvablyModelClaimsError('not-json', [{ path: '', message: `not valid JSON: ${messageOf(err)}` }]);
+    throw new ProvablyModelClaimsError('not-json', [
+      { path: '', message: `not valid JSON: ${messageOf(err)}` },
+    ]);
   }
 }
 

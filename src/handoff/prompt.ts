@@ -57,7 +57,7 @@ export function defaultInstructions(options: PromptOptions): string {
   const lines = [
     'You are handing your findings to another agent. Every fact you took from an HTTP response must',
     'come with a claim. The receiver does not trust you: it checks each claim, by exact comparison and',
-    'without any model, against provably\'s signed record of the response you received. A claim that',
+    "without any model, against provably's signed record of the response you received. A claim that",
     'does not match the record exactly is CAUGHT and your whole handoff is rejected.',
     '',
     'Rules:',
@@ -166,7 +166,12 @@ export function exampleOutput(
   ];
   const out: Record<string, unknown> = {};
   for (const name of Object.keys(wrapperFields)) {
-    Object.defineProperty(out, name, { value: `<${name}>`, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, name, {
+      value: `<${name}>`,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   out.claims = claims;
   return out;

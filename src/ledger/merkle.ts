@@ -279,7 +279,8 @@ export function rootFromInclusionProof(
   if (input === null || typeof input !== 'object') return fail('malformed', 'expected an object');
   const { leafIndex, treeSize, leafHash: hash, proof } = input;
   if (!isSize(treeSize)) return fail('bad-size', `tree size ${String(treeSize)} is not a safe integer ≥ 0`);
-  if (!isSize(leafIndex)) return fail('bad-index', `leaf index ${String(leafIndex)} is not a safe integer ≥ 0`);
+  if (!isSize(leafIndex))
+    return fail('bad-index', `leaf index ${String(leafIndex)} is not a safe integer ≥ 0`);
   if (leafIndex >= treeSize) {
     return fail('bad-index', `leaf index ${leafIndex} is not below the tree size ${treeSize}`);
   }
@@ -343,9 +344,7 @@ export function verifyConsistency(input: ConsistencyProofInput): ProofCheck {
   if (!nodes.ok) return nodes;
   if (size1 === size2) {
     if (proof.length !== 0) return fail('bad-proof-length', 'equal sizes take an empty proof');
-    return bytesEqual(root1, root2)
-      ? { ok: true }
-      : fail('root-mismatch', 'equal sizes but different roots');
+    return bytesEqual(root1, root2) ? { ok: true } : fail('root-mismatch', 'equal sizes but different roots');
   }
   if (!isHash(root1)) return hashLengthFailure('root1', root1);
   if (!isHash(root2)) return hashLengthFailure('root2', root2);

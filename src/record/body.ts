@@ -1,14 +1,18 @@
 /**
  * Bounded capture of one response body: copies at most `cap` bytes (callers may reuse their
- * buffers), hashes every byte incrementally and counts the full size. Chunks are kept as a list
- * and joined once at the end, so the cost is linear in the bytes kept.
+ * buffers), hashes every byte incrementally and counts the full size. Bytes go into one buffer
+ * that doubles as needed (never past the cap), so the kept body is never held twice at the end
+ * (a chunk list joined at the end would peak at twice the cap) and the cost stays linear.
  */
 import { createHash, type Hash } from 'node:crypto';
+
+// First allocation; most API bodies fit, and doubling from here reaches 16 MiB in 10 steps.
+const INITIAL_BYTES = 16 * 1024;
 
 export class BodyCapture {
   readonly cap: number;
   private readonly hash: Hash = createHash('sha256');
-  private readonly parts: Uint8Array[] = [];
+  private buffer: Buffer | null = null;
   private kept = 0;
   /** Every byte seen, kept or not. */
   size = 0;
@@ -16,7 +20,6 @@ export class BodyCapture {
   /** Whether any chunk arrived (an empty chunk counts). */
   touched = false;
   private digestHex: string | null = null;
-  private joined: Buffer | null = null;
 
   constructor(cap: number) {
     this.cap = cap;
@@ -36,10 +39,19 @@ export class BodyCapture {
     }
     const take = Math.min(n, room);
     if (take < n) this.truncated = true;
-    const copy = new Uint8Array(take);
-    copy.set(take === n ? bytes : bytes.subarray(0, take));
-    this.parts.push(copy);
+    this.reserve(this.kept + take);
+    (this.buffer as Buffer).set(take === n ? bytes : bytes.subarray(0, take), this.kept);
     this.kept += take;
+  }
+
+  private reserve(needed: number): void {
+    const current = this.buffer?.byteLength ?? 0;
+    if (needed <= current) return;
+    let size = Math.max(current * 2, INITIAL_BYTES);
+    while (size < needed) size *= 2;
+    const next = Buffer.allocUnsafe(Math.min(size, this.cap));
+    if (this.buffer !== null) this.buffer.copy(next, 0, 0, this.kept);
+    this.buffer = next;
   }
 
   /** Hex SHA-256 of every byte pushed. Ends the capture: later pushes are ignored. */
@@ -48,20 +60,10 @@ export class BodyCapture {
     return this.digestHex;
   }
 
-  /**
-   * The kept bytes as one Buffer (a Uint8Array), joined once. Ends the capture and lets go of the
-   * chunk list; later calls return the same Buffer.
-   */
+  /** The kept bytes (a view, no copy). Ends the capture; later calls return the same bytes. */
   keptBytes(): Buffer {
-    if (this.joined === null) {
-      this.sha256();
-      const only = this.parts.length === 1 ? (this.parts[0] as Uint8Array) : null;
-      this.joined = only
-        ? Buffer.from(only.buffer, only.byteOffset, only.byteLength)
-        : Buffer.concat(this.parts, this.kept);
-      this.parts.length = 0;
-    }
-    return this.joined;
+    this.sha256();
+    return this.buffer === null ? Buffer.alloc(0) : this.buffer.subarray(0, this.kept);
   }
 
   get keptSize(): number {

@@ -182,6 +182,7 @@ class GroupCommitRecorder implements StoreRecorder {
   private storePromise: Promise<Store> | null = null;
   /** The backend of the last store obtained (unknown before the first batch). */
   private backend: Store['backend'] | undefined;
+  private pumpScheduled = false;
   private readonly queue: Entry[] = [];
   private queuedBytes = 0;
   private inFlightBatches = 0;
@@ -289,7 +290,8 @@ class GroupCommitRecorder implements StoreRecorder {
       }
       this.queue.push(entry);
       this.queuedBytes += bytes;
-      this.pump();
+      if (this.backend === 'pglite') this.schedulePump();
+      else this.pump();
     });
   }
 
@@ -326,6 +328,20 @@ class GroupCommitRecorder implements StoreRecorder {
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /**
+   * PGlite runs a statement synchronously inside the microtask drain, so a finish() always finds
+   * it idle and group commit would degenerate to one row per INSERT. Waiting one turn of the event
+   * loop (setImmediate: a yield, not a timer) lets the finishes of the same I/O phase share it.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private maxInFlight(): number {

@@ -5,8 +5,8 @@
  */
 import { defaultOrgId, type Env, readFlag, readPositiveInt } from '../config/index.js';
 import { diag } from '../diag/index.js';
-import { installInterception, setInterceptBodyHook as applyHook } from '../intercept/index.js';
-import { createRecorder, type CallRecording, type Recorder } from '../record/index.js';
+import { setInterceptBodyHook as applyHook, installInterception } from '../intercept/index.js';
+import { type CallRecording, createRecorder, type Recorder } from '../record/index.js';
 import { activeScope, readScopeOptions, selfEgress, setupScopes, shutdownScopes } from '../scope/index.js';
 import { closeDefaultStore, getDefaultStore } from '../store/index.js';
 import { createTrustedSetCache, DEFAULT_TRUST_REFRESH_MS } from '../trust/index.js';
@@ -92,12 +92,18 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   installController(c);
   if (!startEnabled) c.enabled = false;
 
-  // Release the embedded data dir and flush exporters when the host is done; once only.
-  let closing = false;
-  process.once('beforeExit', () => {
-    if (closing) return;
-    closing = true;
-    c.shutdown().catch((err: unknown) => diag.warn('shutdown did not complete cleanly', err));
+  // When the host runs out of work: wait for rows still in flight and flush provably's own span
+  // exporter. Nothing is closed — an app may schedule more work from 'beforeExit', and its
+  // governed calls must still be recorded; the embedded store's lock is released at exit.
+  let flushing = false;
+  process.on('beforeExit', () => {
+    if (flushing) return;
+    flushing = true;
+    Promise.all([storeRecorder.flush(), shutdownScopes()])
+      .catch((err: unknown) => diag.warn('flushing at exit did not complete cleanly', err))
+      .finally(() => {
+        flushing = false;
+      });
   });
   diag.debug(`started for org ${orgId} (otel sdk: ${scopeOptions.otelSdk}, refresh ${refreshMs} ms)`);
   return c;

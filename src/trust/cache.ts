@@ -46,7 +46,10 @@ export function createTrustedSetCache(options: TrustedSetCacheOptions): TrustedS
     // async: a store factory that throws becomes a rejection, never a throw into the caller.
     const loading = outside(async () => listTrustedEndpoints({ orgId, store: options.store() })).then(
       (entries) => {
-        const matcher = compileSkippingInvalid(orgId, entries.map((e) => e.normalizedUrl));
+        const matcher = compileSkippingInvalid(
+          orgId,
+          entries.map((e) => e.normalizedUrl),
+        );
         state.matcher = matcher;
         state.loading = undefined;
         return matcher;
@@ -65,7 +68,12 @@ export function createTrustedSetCache(options: TrustedSetCacheOptions): TrustedS
     timer = setInterval(() => {
       for (const [orgId, state] of orgs) {
         load(orgId, state).catch((err: unknown) =>
-          diag.once(`trust-refresh:${orgId}`, 'warn', `could not refresh trusted endpoints for org ${orgId}; keeping the last loaded set`, err),
+          diag.once(
+            `trust-refresh:${orgId}`,
+            'warn',
+            `could not refresh trusted endpoints for org ${orgId}; keeping the last loaded set`,
+            err,
+          ),
         );
       }
     }, refreshMs);
@@ -111,17 +119,46 @@ export function createTrustedSetCache(options: TrustedSetCacheOptions): TrustedS
  */
 function compileSkippingInvalid(orgId: string, entries: string[]): TrustMatcher {
   try {
-    return createTrustMatcher(entries);
+    return memoized(createTrustMatcher(entries));
   } catch {
     const valid = entries.filter((entry) => {
       try {
         createTrustMatcher([entry]);
         return true;
       } catch (err) {
-        diag.once(`trust-invalid:${orgId}:${entry}`, 'warn', `ignoring trusted endpoint ${JSON.stringify(entry)} of org ${orgId}: it does not parse on Node ${process.version}`, err);
+        diag.once(
+          `trust-invalid:${orgId}:${entry}`,
+          'warn',
+          `ignoring trusted endpoint ${JSON.stringify(entry)} of org ${orgId}: it does not parse on Node ${process.version}`,
+          err,
+        );
         return false;
       }
     });
-    return createTrustMatcher(valid);
+    return memoized(createTrustMatcher(valid));
   }
+}
+
+const MEMO_LIMIT = 1024;
+
+/**
+ * Agents call the same few URLs over and over; normalizing a URL costs far more than a map
+ * lookup. Answers are remembered per snapshot (a reload compiles a new matcher and starts
+ * empty), and the memo is simply cleared when full — bounded memory, no LRU bookkeeping.
+ */
+function memoized(matcher: TrustMatcher): TrustMatcher {
+  const memo = new Map<string, string | null>();
+  return {
+    size: matcher.size,
+    match(url) {
+      const known = memo.get(url);
+      if (known !== undefined) return known;
+      const answer = matcher.match(url);
+      if (typeof url === 'string') {
+        if (memo.size >= MEMO_LIMIT) memo.clear();
+        memo.set(url, answer);
+      }
+      return answer;
+    },
+  };
 }

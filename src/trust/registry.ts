@@ -4,9 +4,9 @@
  * written two ways is one entry; removal is a soft revoke so the history of what was trusted,
  * and when, is kept (the table's trigger refuses any other change).
  */
-import { defaultOrgId, checkOrgId } from '../config/index.js';
-import { getDefaultStore, migrate } from '../store/index.js';
+import { checkOrgId, defaultOrgId } from '../config/index.js';
 import type { Queryable, Store } from '../store/index.js';
+import { getDefaultStore, migrate } from '../store/index.js';
 import { createTrustMatcher } from './matcher.js';
 import { normalizeTrustEntry, type TrustEntryType } from './template.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliBackend, cliBackends, cleanEnv, runCli } from '../helpers/cli.js';
+import { cleanEnv, cliBackends, runCli } from '../helpers/cli.js';
 
 for (const backend of cliBackends()) {
   describe(`provably CLI [${backend.name}]`, () => {
@@ -19,13 +19,19 @@ for (const backend of cliBackends()) {
     });
 
     it('adds, lists (human and JSON), and removes an endpoint', async () => {
-      const add = await runCli(['endpoints', 'add', 'https://API.example.com/users/{id}/', '--label', 'Users'], env);
+      const add = await runCli(
+        ['endpoints', 'add', 'https://API.example.com/users/{id}/', '--label', 'Users'],
+        env,
+      );
       expect(add.code, add.stderr).toBe(0);
       expect(add.stdout).toContain('trusted https://api.example.com/users/{id} (Users) [org default]');
       expect(add.stdout).not.toContain('\u001b['); // NO_COLOR
 
       const repeat = await runCli(['endpoints', 'add', 'https://api.example.com/users/{id}', '--json'], env);
-      expect(JSON.parse(repeat.stdout)).toMatchObject({ created: false, normalized_url: 'https://api.example.com/users/{id}' });
+      expect(JSON.parse(repeat.stdout)).toMatchObject({
+        created: false,
+        normalized_url: 'https://api.example.com/users/{id}',
+      });
 
       const human = await runCli(['endpoints', 'list'], env);
       expect(human.code).toBe(0);
@@ -33,7 +39,12 @@ for (const backend of cliBackends()) {
 
       const json = JSON.parse((await runCli(['endpoints', 'list', '--json'], env)).stdout);
       expect(json).toHaveLength(1);
-      expect(json[0]).toMatchObject({ org_id: 'default', entry_type: 'template', display_label: 'Users', revoked_at: null });
+      expect(json[0]).toMatchObject({
+        org_id: 'default',
+        entry_type: 'template',
+        display_label: 'Users',
+        revoked_at: null,
+      });
 
       const removed = await runCli(['endpoints', 'remove', 'https://api.example.com/users/{id}'], env);
       expect(removed.code, removed.stderr).toBe(0);
@@ -44,7 +55,9 @@ for (const backend of cliBackends()) {
     });
 
     it('--org and PROVABLY_ORG_ID select the organisation', async () => {
-      expect((await runCli(['endpoints', 'add', 'https://a.example.com', '--org', 'acme'], env)).code).toBe(0);
+      expect((await runCli(['endpoints', 'add', 'https://a.example.com', '--org', 'acme'], env)).code).toBe(
+        0,
+      );
       const viaEnv = await runCli(['endpoints', 'list', '--json'], { ...env, PROVABLY_ORG_ID: 'acme' });
       expect(JSON.parse(viaEnv.stdout).map((e: { normalized_url: string }) => e.normalized_url)).toEqual([
         'https://a.example.com',
@@ -93,5 +106,3 @@ describe('provably CLI without a reachable store', () => {
     expect((await runCli(['--version'], cleanEnv())).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
-
-export type { CliBackend };

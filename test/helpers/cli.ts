@@ -22,7 +22,8 @@ export interface CliResult {
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('PROVABLY_') || k === 'POSTGRES_URL' || k === 'NODE_OPTIONS' || k === 'FORCE_COLOR') continue;
+    if (k.startsWith('PROVABLY_') || k === 'POSTGRES_URL' || k === 'NODE_OPTIONS' || k === 'FORCE_COLOR')
+      continue;
     env[k] = v;
   }
   return { ...env, NO_COLOR: '1', ...extra };

@@ -27,7 +27,10 @@ describeEachBackend('trusted-endpoint registry', (backend) => {
       entryType: 'template',
       revokedAt: null,
     });
-    const again = await addTrustedEndpoint('https://api.example.com/users/{id}', { store: store(), orgId: 'acme' });
+    const again = await addTrustedEndpoint('https://api.example.com/users/{id}', {
+      store: store(),
+      orgId: 'acme',
+    });
     expect(again.created).toBe(false);
     expect(again.endpoint.id).toBe(first.endpoint.id);
   });
@@ -41,7 +44,9 @@ describeEachBackend('trusted-endpoint registry', (backend) => {
 
   it('concurrent adds of the same URL leave exactly one active row', async () => {
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => addTrustedEndpoint('https://race.example.com/a', { store: store(), orgId: 'race' })),
+      Array.from({ length: 8 }, () =>
+        addTrustedEndpoint('https://race.example.com/a', { store: store(), orgId: 'race' }),
+      ),
     );
     expect(results.filter((r) => r.created).length).toBe(1);
     expect(new Set(results.map((r) => r.endpoint.id)).size).toBe(1);
@@ -54,7 +59,9 @@ describeEachBackend('trusted-endpoint registry', (backend) => {
     const revoked = await removeTrustedEndpoint('https://API.example.com/a/', { store: store(), orgId: org });
     expect(revoked?.revokedAt).toBeInstanceOf(Date);
     expect(await isTrustedEndpoint('https://api.example.com/a', org, store())).toBe(false);
-    expect(await removeTrustedEndpoint('https://api.example.com/a', { store: store(), orgId: org })).toBeNull();
+    expect(
+      await removeTrustedEndpoint('https://api.example.com/a', { store: store(), orgId: org }),
+    ).toBeNull();
     expect(await listTrustedEndpoints({ store: store(), orgId: org })).toEqual([]);
     const history = await listTrustedEndpoints({ store: store(), orgId: org, includeRevoked: true });
     expect(history).toHaveLength(1);
@@ -64,18 +71,32 @@ describeEachBackend('trusted-endpoint registry', (backend) => {
   });
 
   it('the table refuses deletes and edits other than revoking', async () => {
-    const { endpoint } = await addTrustedEndpoint('https://immutable.example.com', { store: store(), orgId: 'imm' });
-    await expect(store().query('DELETE FROM trusted_endpoints WHERE id = $1', [endpoint.id])).rejects.toMatchObject({
+    const { endpoint } = await addTrustedEndpoint('https://immutable.example.com', {
+      store: store(),
+      orgId: 'imm',
+    });
+    await expect(
+      store().query('DELETE FROM trusted_endpoints WHERE id = $1', [endpoint.id]),
+    ).rejects.toMatchObject({
       reason: 'append-only',
     });
     await expect(
-      store().query(`UPDATE trusted_endpoints SET normalized_url = 'https://evil.net' WHERE id = $1`, [endpoint.id]),
+      store().query(`UPDATE trusted_endpoints SET normalized_url = 'https://evil.net' WHERE id = $1`, [
+        endpoint.id,
+      ]),
     ).rejects.toBeInstanceOf(ProvablyStoreError);
   });
 
   it('rejects URLs that can never be trusted, naming the reason, and stores nothing', async () => {
-    for (const bad of ['https://user:pw@api.example.com', 'ftp://api.example.com', 'not a url', 'https://h/v{n}']) {
-      await expect(addTrustedEndpoint(bad, { store: store(), orgId: 'bad' })).rejects.toBeInstanceOf(ProvablyUrlError);
+    for (const bad of [
+      'https://user:pw@api.example.com',
+      'ftp://api.example.com',
+      'not a url',
+      'https://h/v{n}',
+    ]) {
+      await expect(addTrustedEndpoint(bad, { store: store(), orgId: 'bad' })).rejects.toBeInstanceOf(
+        ProvablyUrlError,
+      );
     }
     expect(await listTrustedEndpoints({ store: store(), orgId: 'bad', includeRevoked: true })).toEqual([]);
   });
@@ -96,7 +117,9 @@ describeEachBackend('trusted-endpoint registry', (backend) => {
         expect(first).toBeInstanceOf(Promise);
         expect(await first).toBe('https://api.example.com/users/{id}');
         // Loaded: later answers are synchronous.
-        expect(cache.check('https://api.example.com/users/2', org)).toBe('https://api.example.com/users/{id}');
+        expect(cache.check('https://api.example.com/users/2', org)).toBe(
+          'https://api.example.com/users/{id}',
+        );
         expect(cache.check('https://api.example.com/admin', org)).toBeNull();
 
         await addTrustedEndpoint('https://api.example.com/admin', { store: store(), orgId: org });
@@ -116,9 +139,9 @@ describeEachBackend('trusted-endpoint registry', (backend) => {
       try {
         expect(await cache.check('https://late.example.com', org)).toBeNull();
         await addTrustedEndpoint('https://late.example.com', { store: store(), orgId: org });
-        await expect.poll(() => cache.check('https://late.example.com', org), { timeout: 5_000 }).toBe(
-          'https://late.example.com',
-        );
+        await expect
+          .poll(() => cache.check('https://late.example.com', org), { timeout: 5_000 })
+          .toBe('https://late.example.com');
       } finally {
         cache.close();
       }
@@ -134,7 +157,9 @@ describeEachBackend('trusted-endpoint registry', (backend) => {
         refreshMs: 60_000,
       });
       try {
-        await expect(cache.check('https://x.example.com', 'outage')).rejects.toBeInstanceOf(ProvablyStoreError);
+        await expect(cache.check('https://x.example.com', 'outage')).rejects.toBeInstanceOf(
+          ProvablyStoreError,
+        );
         broken = false;
         expect(await cache.check('https://x.example.com', 'outage')).toBeNull();
       } finally {

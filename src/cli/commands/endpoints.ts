@@ -5,8 +5,8 @@ import {
   removeTrustedEndpoint,
   type TrustedEndpoint,
 } from '../../trust/index.js';
-import { table } from '../output.js';
 import type { CommandContext } from '../context.js';
+import { table } from '../output.js';
 
 interface OrgOption {
   org?: string;
@@ -25,10 +25,16 @@ export function registerEndpointCommands(program: Command, ctx: CommandContext):
     .option('--json', 'print the entry as JSON')
     .action((url: string, opts: OrgOption & { label?: string; json?: boolean }) =>
       ctx.run(opts.json, async (out, store) => {
-        const { endpoint, created } = await addTrustedEndpoint(url, { orgId: opts.org, label: opts.label, store });
+        const { endpoint, created } = await addTrustedEndpoint(url, {
+          orgId: opts.org,
+          label: opts.label,
+          store,
+        });
         if (out.json) return out.data({ ...serialize(endpoint), created });
         const verb = created ? out.color.green('trusted') : 'already trusted';
-        out.line(`${verb} ${endpoint.normalizedUrl}${endpoint.displayLabel ? ` (${endpoint.displayLabel})` : ''} [org ${endpoint.orgId}]`);
+        out.line(
+          `${verb} ${endpoint.normalizedUrl}${endpoint.displayLabel ? ` (${endpoint.displayLabel})` : ''} [org ${endpoint.orgId}]`,
+        );
       }),
     );
 

@@ -79,11 +79,17 @@ export function registerInterceptCommands(program: Command, ctx: CommandContext)
         out.line(`${c.bold(`${record.method} ${record.url}`)}`);
         out.line(`id            ${record.id}`);
         out.line(`org / agent   ${record.orgId} / ${record.agentId}`);
-        out.line(`action        ${record.actionName}${record.interceptIndex === null ? '' : ` (index ${record.interceptIndex})`}`);
+        out.line(
+          `action        ${record.actionName}${record.interceptIndex === null ? '' : ` (index ${record.interceptIndex})`}`,
+        );
         out.line(`trace / span  ${record.traceId ?? '-'} / ${record.spanId ?? '-'}`);
         out.line(`started       ${record.startedAt.toISOString()} (${record.durationMs ?? '?'} ms)`);
-        out.line(`status        ${record.status ?? '-'}${record.error ? `  ${c.red(`error: ${record.error}`)}` : ''}`);
-        out.line(`body          ${record.bodySize} bytes${record.bodyTruncated ? ' (truncated in the record)' : ''}, sha256 ${record.bodySha256 ?? '-'}, encoding ${record.contentEncoding ?? 'identity'}`);
+        out.line(
+          `status        ${record.status ?? '-'}${record.error ? `  ${c.red(`error: ${record.error}`)}` : ''}`,
+        );
+        out.line(
+          `body          ${record.bodySize} bytes${record.bodyTruncated ? ' (truncated in the record)' : ''}, sha256 ${record.bodySha256 ?? '-'}, encoding ${record.contentEncoding ?? 'identity'}`,
+        );
         out.line();
         out.line(c.dim('request headers'));
         for (const [k, v] of Object.entries(record.requestHeaders)) out.line(`  ${k}: ${String(v)}`);
@@ -101,7 +107,9 @@ function preview(record: InterceptRecord): string {
   try {
     const decoded = decodeBody(record);
     const text = Buffer.from(decoded.subarray(0, PREVIEW_BYTES)).toString('utf8');
-    return decoded.length > PREVIEW_BYTES ? `${text}\n… (${decoded.length - PREVIEW_BYTES} more bytes)` : text;
+    return decoded.length > PREVIEW_BYTES
+      ? `${text}\n… (${decoded.length - PREVIEW_BYTES} more bytes)`
+      : text;
   } catch (err) {
     return `(body not decodable: ${err instanceof Error ? err.message : String(err)})`;
   }
@@ -135,11 +143,13 @@ function serialize(r: InterceptRecord) {
 
 function parseSince(value: string): Date {
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new ProvablyConfigError('--since', `expected an ISO-8601 time, got ${JSON.stringify(value)}`);
+  if (Number.isNaN(d.getTime()))
+    throw new ProvablyConfigError('--since', `expected an ISO-8601 time, got ${JSON.stringify(value)}`);
   return d;
 }
 
 function parseLimit(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new ProvablyConfigError('--limit', `expected a positive integer, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new ProvablyConfigError('--limit', `expected a positive integer, got ${JSON.stringify(value)}`);
   return Number(value);
 }

@@ -1,0 +1,99 @@
+/**
+ * The ledger: each org's intercept records in an append-only Merkle log (RFC 6962 / RFC 9162)
+ * with Ed25519-signed checkpoints, so anyone holding the public key can check a record offline.
+ *
+ *   await store.transaction(async (tx) => {            // the recorder's batch transaction
+ *     await tx.query('INSERT INTO provably_intercepts …');
+ *     await appendLeaves(tx, orgId, ids);              // same transaction: rows and leaves commit together
+ *   });
+ *   const signer = loadSigner();                       // PROVABLY_SIGNING_KEY or <data dir>/signing-key.pem
+ *   const checkpoint = await issueCheckpoint(store, orgId, signer);
+ *   const proof = await inclusionProof(store, orgId, recordId);
+ *   verifyRecordProof({ proof, checkpoint, trustedKeys: trustedKeysOf(signer), record });   // offline
+ *   const report = await verifyLog(store, orgId, { trustedKeys });                        // whole log
+ *
+ * Formats: leaf.ts (leaf bytes), checkpoint.ts (signed text), keys.ts (key id).
+ */
+export {
+  CHECKPOINT_FORMAT,
+  type Checkpoint,
+  type CheckpointBody,
+  type CheckpointCheck,
+  type CheckpointFailure,
+  checkpointMessage,
+  signCheckpoint,
+  verifyCheckpoint,
+} from './checkpoint.js';
+export {
+  type LedgerRecordFailure,
+  ProvablyLeafContentError,
+  ProvablyLedgerArgumentError,
+  ProvablyLedgerIntegrityError,
+  ProvablyLedgerRecordError,
+  ProvablySigningKeyError,
+  type SigningKeyFailure,
+} from './errors.js';
+export {
+  generateSigningKeyPem,
+  keyIdOf,
+  type LoadSignerOptions,
+  loadSigner,
+  type PublicKeyInfo,
+  publicKeyInfo,
+  rawPublicKey,
+  SIGNING_KEY_FILE,
+  type Signer,
+  signerFromPem,
+  type TrustedKeys,
+  trustedKeysOf,
+} from './keys.js';
+export { type LeafContent, type LeafRecord, leafBytes, leafContent, recordLeafHash } from './leaf.js';
+export {
+  type AppendedLeaf,
+  type AppendResult,
+  appendLeaves,
+  appendLeavesByOrg,
+  consistencyProof,
+  type IssueCheckpointOptions,
+  inclusionProof,
+  issueCheckpoint,
+  LEDGER_LOCK_CLASS,
+  type LedgerProblem,
+  type LedgerProblemKind,
+  latestCheckpoint,
+  listCheckpoints,
+  type StoredCheckpoint,
+  type VerifyLogOptions,
+  type VerifyLogResult,
+  type VerifyProgress,
+  verifyLog,
+} from './log.js';
+export {
+  bytesEqual,
+  type ConsistencyProofInput,
+  consistencyPath,
+  emptyRoot,
+  HASH_SIZE,
+  type InclusionProofInput,
+  inclusionPath,
+  leafHash,
+  MerkleTree,
+  nodeHash,
+  type ProofCheck,
+  type ProofFailure,
+  rootFromInclusionProof,
+  rootHash,
+  verifyConsistency,
+  verifyInclusion,
+} from './merkle.js';
+export {
+  type ConsistencyProof,
+  hexHash,
+  type InclusionProof,
+  type RecordProofCheck,
+  type RecordProofFailure,
+  type VerifyCheckpointConsistencyInput,
+  type VerifyRecordProofInput,
+  verifyCheckpointConsistency,
+  verifyRecordProof,
+} from './proof.js';
