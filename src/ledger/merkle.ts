@@ -27,17 +27,25 @@ const NODE_PREFIX = Uint8Array.of(0x01);
 
 /** RFC 6962 leaf hash: SHA-256(0x00 ‖ data). */
 export function leafHash(data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
+  return plain(createHash('sha256').update(LEAF_PREFIX).update(data).digest());
 }
 
 /** RFC 6962 interior node hash: SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  return plain(createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest());
 }
 
 /** MTH of the empty tree: SHA-256 of no bytes. */
 export function emptyRoot(): Uint8Array {
-  return createHash('sha256').digest();
+  return plain(createHash('sha256').digest());
+}
+
+/**
+ * The digest as a plain Uint8Array over the same memory: hashes handed out are plain arrays,
+ * whose slice() copies (Buffer#slice would return a view).
+ */
+function plain(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /**
@@ -82,13 +90,13 @@ export class MerkleTree {
   /** The leaf hash at `index` (a copy). */
   leaf(index: number): Uint8Array {
     this.#checkIndex('index', index, this.size);
-    return (this.#levels[0] as Level).get(index).slice();
+    return new Uint8Array((this.#levels[0] as Level).get(index));
   }
 
   /** MTH(D[0:size]) (default: the whole tree). */
   root(size: number = this.size): Uint8Array {
     this.#checkSize('size', size);
-    return this.#range(0, size).slice();
+    return new Uint8Array(this.#range(0, size));
   }
 
   /** PATH(index, D[0:size]): the inclusion proof of leaf `index` in the tree of `size` leaves. */
@@ -112,7 +120,7 @@ export class MerkleTree {
         m -= k;
       }
     }
-    return path.reverse().map((h) => h.slice());
+    return path.reverse().map((h) => new Uint8Array(h));
   }
 
   /**
@@ -147,7 +155,7 @@ export class MerkleTree {
       }
     }
     if (!whole) proof.push(this.#range(start, end));
-    return proof.reverse().map((h) => h.slice());
+    return proof.reverse().map((h) => new Uint8Array(h));
   }
 
   /** MTH(D[start:end]); start is aligned for every range the RFC's recursion produces. */

@@ -1,0 +1,58 @@
+/**
+ * End to end: an agent's life ends cleanly. A short agent that made governed calls exits ON ITS
+ * OWN as soon as its work is done (a preload must never keep the event loop alive), releases the
+ * embedded data dir, and an abrupt process.exit() right after the last body read loses no row
+ * (each row was committed before its read resolved).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { type CountingServer, startCountingServer } from '../helpers/counting-server.js';
+import { runAgent } from './child.js';
+import { describeE2E, useE2EStores } from './stores.js';
+
+/** A few seconds: far more than closing a store takes, far less than any idle timer. */
+const EXIT_GRACE_MS = 3_000;
+
+let server: CountingServer;
+beforeAll(async () => {
+  server = await startCountingServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describeE2E('agent lifecycle with the real preload', (backend) => {
+  const stores = useE2EStores(backend);
+
+  it(`exits by itself within ${EXIT_GRACE_MS} ms of finishing its work, and releases the store`, async () => {
+    const store = await stores.fresh();
+    await store.trust(`${server.url}/json`);
+    const run = await runAgent('lifecycle.mjs', {
+      env: store.env({ TRUSTED: server.url }),
+      exitGraceMs: EXIT_GRACE_MS,
+    });
+    console.log(`[e2e lifecycle ${backend}] work ${run.workMs} ms, exit ${run.exitMs} ms after the result`);
+    expect(run.code).toBe(0);
+    if (backend === 'pglite') {
+      // The embedded data dir's lock is gone: the next process can open it at once.
+      expect(existsSync(join(store.settings.PROVABLY_DATA_DIR as string, 'store.lock'))).toBe(false);
+    }
+    const list = await runCli(['intercepts', 'list', '--json'], store.env());
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).map((r: { action_name: string }) => r.action_name)).toEqual([
+      'step 3',
+      'step 2',
+      'step 1',
+    ]);
+  });
+
+  it('process.exit() right after the last body read loses no row', async () => {
+    const store = await stores.fresh();
+    await store.trust(`${server.url}/json`);
+    const run = await runAgent('lifecycle.mjs', { env: store.env({ TRUSTED: server.url }), args: ['exit'] });
+    expect(run.result).toEqual({ bodies: 3 });
+    expect((await store.rows()).map((r) => r.actionName)).toEqual(['step 1', 'step 2', 'step 3']);
+  });
+});

@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ProvablyLeafContentError } from '../../src/ledger/errors.js';
+import { type LeafRecord, leafBytes, leafContent, recordLeafHash } from '../../src/ledger/leaf.js';
+import type { InterceptRecord } from '../../src/record/read.js';
+
+const base: LeafRecord = {
+  id: '3f2b8c1e-4d5a-4b6c-9d7e-8f9a0b1c2d3e',
+  orgId: 'acme',
+  agentId: 'agent-1',
+  actionName: 'search',
+  interceptIndex: 2,
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  spanId: 'b7ad6b7169203331',
+  method: 'GET',
+  url: 'https://api.example.com/v1/search?q=x',
+  status: 200,
+  requestHeaders: { accept: 'application/json', authorization: '[REDACTED]' },
+  responseHeaders: { 'content-type': 'application/json', 'set-cookie': ['[REDACTED]', '[REDACTED]'] },
+  contentEncoding: null,
+  bodySha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  bodySize: 0,
+  bodyTruncated: false,
+  error: null,
+  startedAt: new Date('2025-01-02T03:04:05.006Z'),
+  durationMs: 12.5,
+};
+
+const text = (r: LeafRecord, i = 7) => new TextDecoder().decode(leafBytes(r, i));
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+describe('leaf content', () => {
+  it('is the RFC 8785 canonical JSON of the content fields and the leaf index', () => {
+    expect(text(base)).toBe(
+      '{"action_name":"search","agent_id":"agent-1","body_sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",' +
+        '"body_size":0,"body_truncated":false,"content_encoding":null,"duration_ms":12.5,"error":null,' +
+        '"id":"3f2b8c1e-4d5a-4b6c-9d7e-8f9a0b1c2d3e","intercept_index":2,"leaf_index":7,"method":"GET","org_id":"acme",' +
+        '"request_headers":{"accept":"application/json","authorization":"[REDACTED]"},' +
+        '"response_headers":{"content-type":"application/json","set-cookie":["[REDACTED]","[REDACTED]"]},' +
+        '"span_id":"b7ad6b7169203331","started_at":"2025-01-02T03:04:05.006Z","status":200,' +
+        '"trace_id":"0af7651916cd43dd8448eb211c80319c","url":"https://api.example.com/v1/search?q=x"}',
+    );
+    // RFC 6962 leaf hash of those bytes.
+    const expected = createHash('sha256').update(Buffer.from([0])).update(leafBytes(base, 7)).digest('hex');
+    expect(hex(recordLeafHash(base, 7))).toBe(expected);
+  });
+
+  it('does not depend on key order (record or headers) and ignores fields it does not bind', () => {
+    const reordered = Object.fromEntries(Object.entries(base).reverse()) as unknown as LeafRecord;
+    reordered.requestHeaders = { authorization: '[REDACTED]', accept: 'application/json' };
+    const full: InterceptRecord = {
+      ...base,
+      responseBody: new Uint8Array([1, 2, 3]),
+      createdAt: new Date(),
+    };
+    expect(hex(recordLeafHash(reordered, 7))).toBe(hex(recordLeafHash(base, 7)));
+    expect(hex(recordLeafHash(full, 7))).toBe(hex(recordLeafHash(base, 7)));
+    expect(Object.keys(leafContent(full, 7))).not.toContain('response_body');
+    expect(Object.keys(leafContent(full, 7))).not.toContain('created_at');
+  });
+
+  it('is deterministic and changes with every bound field and with the index', () => {
+    const h = hex(recordLeafHash(base, 7));
+    expect(hex(recordLeafHash({ ...base }, 7))).toBe(h);
+    expect(hex(recordLeafHash(base, 8))).not.toBe(h);
+    const changes: Partial<LeafRecord>[] = [
+      { id: '3f2b8c1e-4d5a-4b6c-9d7e-8f9a0b1c2d3f' },
+      { orgId: 'acme2' },
+      { agentId: 'agent-2' },
+      { actionName: 'pay' },
+      { interceptIndex: null },
+      { interceptIndex: 3 },
+      { traceId: null },
+      { spanId: 'b7ad6b7169203332' },
+      { method: 'POST' },
+      { url: 'https://api.example.com/v1/search?q=y' },
+      { status: null },
+      { status: 201 },
+      { requestHeaders: { accept: 'text/html', authorization: '[REDACTED]' } },
+      { requestHeaders: { accept: ['application/json'], authorization: '[REDACTED]' } },
+      { responseHeaders: null },
+      { contentEncoding: 'gzip' },
+      { bodySha256: null },
+      { bodySha256: `${'0'.repeat(63)}1` },
+      { bodySize: 1 },
+      { bodyTruncated: true },
+      { error: 'fetch failed' },
+      { startedAt: new Date('2025-01-02T03:04:05.007Z') },
+      { durationMs: null },
+      { durationMs: 12.500000000000002 },
+    ];
+    const seen = new Set([h]);
+    for (const c of changes) {
+      const changed = hex(recordLeafHash({ ...base, ...c }, 7));
+      expect(seen.has(changed), JSON.stringify(c)).toBe(false);
+      seen.add(changed);
+    }
+  });
+
+  it('formats numbers as ECMAScript does (RFC 8785 §3.2.2.3)', () => {
+    const cases: [number, string][] = [
+      [12.5, '12.5'],
+      [100, '100'],
+      [0.1 + 0.2, '0.30000000000000004'],
+      [1e21, '1e+21'],
+      [1e-7, '1e-7'],
+      [5e-324, '5e-324'],
+      [-0, '0'],
+      [2 ** 53 - 1, '9007199254740991'],
+      [123456789.125, '123456789.125'],
+    ];
+    for (const [n, s] of cases) expect(text({ ...base, durationMs: n })).toContain(`"duration_ms":${s},`);
+  });
+
+  it('keeps unicode as UTF-8, escapes only what JSON must, and sorts keys by UTF-16 code units', () => {
+    const r = {
+      ...base,
+      url: 'https://例え.jp/é?q=😀',
+      error: 'tab\there "quoted" \\ \u0001 \u2028 \u007f',
+      requestHeaders: { z: '1', é: '2', '😀': '3', ﬁ: '4', A: '5', 'a-b': '6' },
+    };
+    const t = text(r);
+    expect(t).toContain('"url":"https://例え.jp/é?q=😀"');
+    expect(t).toContain('"error":"tab\\there \\"quoted\\" \\\\ \\u0001 \u2028 \u007f"');
+    // A < a-b < z < é (U+00E9) < 😀 (U+D83D U+DE00) < ﬁ (U+FB01)
+    expect(t).toContain('"request_headers":{"A":"5","a-b":"6","z":"1","é":"2","😀":"3","ﬁ":"4"}');
+    const bytes = leafBytes(r, 7);
+    expect(Buffer.from(bytes).toString('utf8')).toBe(t);
+    expect(Buffer.from(bytes).includes(Buffer.from('例え', 'utf8'))).toBe(true);
+    // The same text spelled with other normalization is another leaf: no normalization happens.
+    expect(hex(recordLeafHash({ ...base, url: 'e\u0301' }, 0))).not.toBe(hex(recordLeafHash({ ...base, url: 'é' }, 0)));
+  });
+
+  it('refuses values canonical JSON cannot hold, with ProvablyLeafContentError', () => {
+    const bad: [Partial<LeafRecord> | Record<string, unknown>, string][] = [
+      [{ durationMs: Number.NaN }, 'duration_ms'],
+      [{ durationMs: Number.POSITIVE_INFINITY }, 'duration_ms'],
+      [{ status: '200' }, 'status'],
+      [{ url: 'x\uD800y' }, 'url'],
+      [{ startedAt: new Date('nope') }, 'started_at'],
+      [{ startedAt: '2025-01-02T03:04:05.006Z' }, 'started_at'],
+      [{ requestHeaders: { a: '\uDC00' } }, 'headers'],
+      [{ responseHeaders: { a: Number.NaN } }, 'headers'],
+      [{ id: 5 }, 'id'],
+    ];
+    for (const [change, field] of bad) {
+      let caught: unknown;
+      try {
+        leafBytes({ ...base, ...change } as LeafRecord, 0);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, JSON.stringify(change)).toBeInstanceOf(ProvablyLeafContentError);
+      expect((caught as ProvablyLeafContentError).field).toBe(field);
+      expect((caught as ProvablyLeafContentError).code).toBe('PROVABLY_LEDGER_LEAF_CONTENT');
+    }
+    expect(() => leafBytes(base, -1)).toThrow(ProvablyLeafContentError);
+    expect(() => leafBytes(base, 1.5)).toThrow(ProvablyLeafContentError);
+  });
+});
