@@ -376,8 +376,12 @@ export interface LedgerProblem {
   recordId: string | null;
   checkpointId: string | null;
   /**
-   * Which row was changed, when the signed checkpoints can tell: `record` when the leaf row
-   * still matches a covering checkpoint, `leaf` when the record does; else `unknown`.
+   * Which row was changed, when the signed checkpoints can tell. `record`: the stored leaf hash
+   * is the one a covering checkpoint signed, so the record row changed (or the leaf row's
+   * record_id was pointed at another row: the signature covers hashes, not pointers). `leaf`:
+   * the record still hashes to what a covering checkpoint signed, so the leaf row's hash
+   * changed. `checkpoint`: the checkpoint row itself. `unknown`: not covered by a valid
+   * checkpoint, or both sides differ.
    */
   changed: 'record' | 'leaf' | 'checkpoint' | 'unknown';
   detail: string;
@@ -459,8 +463,15 @@ export async function verifyLog(
   const checkBodies = options.checkBodies !== false;
   const progress = options.onProgress ?? (() => {});
   const problems: LedgerProblem[] = [];
-  const add = (p: Omit<LedgerProblem, 'recordId' | 'checkpointId' | 'changed'> & Partial<LedgerProblem>) =>
-    problems.push({ recordId: null, checkpointId: null, changed: 'unknown', ...p });
+  type NewProblem = Omit<LedgerProblem, 'recordId' | 'checkpointId' | 'changed'> & Partial<LedgerProblem>;
+  const add = (p: NewProblem): LedgerProblem => {
+    const problem: LedgerProblem = { recordId: null, checkpointId: null, changed: 'unknown', ...p };
+    problems.push(problem);
+    return problem;
+  };
+  const addMismatch = (end: number, p: NewProblem): void => {
+    mismatchEnd.set(add(p), end);
+  };
 
   const total = Number(
     (
@@ -504,11 +515,11 @@ export async function verifyLog(
           leafIndex: index,
           recordId,
           checkpointId: null,
-          changed: problem.kind === 'record-mismatch' ? 'unknown' : 'record',
+          changed: problem.kind === 'body-mismatch' ? 'record' : 'unknown',
           detail: problem.detail,
         };
         problems.push(p);
-        if (problem.kind === 'record-mismatch') mismatchAt.push({ index, problem: p });
+        if (problem.kind !== 'body-mismatch') mismatchAt.push({ index, problem: p });
       }
       expected = index + 1;
     }
@@ -518,6 +529,8 @@ export async function verifyLog(
   }
 
   const checkpoints = await listCheckpoints(q, orgId);
+  /** checkpoint-mismatch problems → the tree size of their checkpoint (end of the damaged range). */
+  const mismatchEnd = new Map<LedgerProblem, number>();
   let verified = 0;
   let latestVerified: StoredCheckpoint | null = null;
   let lastGood: StoredCheckpoint | null = null;
@@ -544,7 +557,7 @@ export async function verifyLog(
     } else {
       validCheckpoints.push(cp);
       if (hex(recomputed.root(cp.tree_size)) !== cp.root_hash) {
-        add({
+        addMismatch(cp.tree_size, {
           kind: 'checkpoint-mismatch',
           leafIndex: lastGood?.tree_size ?? 0,
           checkpointId: cp.id,
@@ -563,7 +576,7 @@ export async function verifyLog(
             proof: recomputed.consistencyPath(prev.tree_size, cp.tree_size),
           });
           if (!consistent.ok) {
-            add({
+            addMismatch(cp.tree_size, {
               kind: 'checkpoint-mismatch',
               leafIndex: prev.tree_size,
               checkpointId: cp.id,
@@ -589,7 +602,9 @@ export async function verifyLog(
     }
     if (hex(stored.root(cover.tree_size)) === cover.root_hash) {
       problem.changed = 'record';
-      problem.detail += `; the leaf row still matches signed checkpoint ${cover.id}, so the record was changed`;
+      problem.detail +=
+        `; the stored leaf hash is the one signed in checkpoint ${cover.id}, so the record row ` +
+        "(or the leaf's record_id) was changed";
     } else if (hex(recomputed.root(cover.tree_size)) === cover.root_hash) {
       problem.changed = 'leaf';
       problem.detail += `; the record still matches signed checkpoint ${cover.id}, so the leaf row was changed`;
@@ -613,11 +628,19 @@ export async function verifyLog(
     });
   }
 
-  problems.sort(
-    (a, b) =>
-      (a.leafIndex ?? Number.MAX_SAFE_INTEGER) - (b.leafIndex ?? Number.MAX_SAFE_INTEGER) ||
-      KIND_ORDER[a.kind] - KIND_ORDER[b.kind],
+  // Order: by index; a checkpoint mismatch only bounds where the damage is, so when a row
+  // problem inside its range explains it, it goes after every indexed problem.
+  const firstRowIndex = Math.min(
+    ...problems.filter((p) => KIND_ORDER[p.kind] === 0).map((p) => p.leafIndex ?? Number.MAX_SAFE_INTEGER),
   );
+  const sortKey = (p: LedgerProblem): number => {
+    if (p.leafIndex === null) return Number.MAX_SAFE_INTEGER;
+    if (p.kind === 'checkpoint-mismatch' && firstRowIndex < (mismatchEnd.get(p) ?? 0)) {
+      return Number.MAX_SAFE_INTEGER - 1;
+    }
+    return p.leafIndex;
+  };
+  problems.sort((a, b) => sortKey(a) - sortKey(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
   return {
     ok: problems.length === 0,
     orgId,

@@ -251,7 +251,10 @@ export function startAgent<R = Record<string, unknown>>(fixture: string, options
 }
 
 /** Runs a fixture to completion; rejects unless it reports a result, exits 0 and exits promptly. */
-export function runAgent<R = Record<string, unknown>>(fixture: string, options: AgentOptions): Promise<AgentRun<R>> {
+export function runAgent<R = Record<string, unknown>>(
+  fixture: string,
+  options: AgentOptions,
+): Promise<AgentRun<R>> {
   return startAgent<R>(fixture, options).done;
 }
 

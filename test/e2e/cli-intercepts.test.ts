@@ -6,7 +6,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REDACTED } from '../../src/record/index.js';
 import { runCli } from '../helpers/cli.js';
-import { type CountingServer, GZIP_BYTES, JSON_BODY, startCountingServer } from '../helpers/counting-server.js';
+import {
+  type CountingServer,
+  GZIP_BYTES,
+  JSON_BODY,
+  startCountingServer,
+} from '../helpers/counting-server.js';
 import { runAgent } from './child.js';
 import { describeE2E, type E2EStore, useE2EStores } from './stores.js';
 
@@ -70,19 +75,33 @@ describeE2E('CLI read side on recorded calls', (backend) => {
       ['agent-a', 'fetch-json'],
     ]);
     for (const r of rows) {
-      expect(r).toMatchObject({ org_id: store.orgId, method: 'GET', status: 200, error: null, body_truncated: false });
+      expect(r).toMatchObject({
+        org_id: store.orgId,
+        method: 'GET',
+        status: 200,
+        error: null,
+        body_truncated: false,
+      });
       expect(r.trace_id).toMatch(/^[0-9a-f]{32}$/);
       expect(r.span_id).toMatch(/^[0-9a-f]{16}$/);
       expect(r.request_headers.authorization).toBe(REDACTED);
       expect(r.id).toMatch(/^[0-9a-f-]{36}$/);
     }
     const gzip = rows[1] as JsonRow;
-    expect(gzip).toMatchObject({ url: `${server.url}/gzip`, intercept_index: 3, content_encoding: 'gzip', body_size: GZIP_BYTES.length });
+    expect(gzip).toMatchObject({
+      url: `${server.url}/gzip`,
+      intercept_index: 3,
+      content_encoding: 'gzip',
+      body_size: GZIP_BYTES.length,
+    });
     expect(Buffer.from(gzip.response_body_base64 ?? '', 'base64')).toEqual(GZIP_BYTES);
   });
 
   it('list --agent / --action filter (alone and together); the human table lists the same rows', async () => {
-    expect((await listJson('--agent', 'agent-a')).map((r) => r.action_name)).toEqual(['fetch-gzip', 'fetch-json']);
+    expect((await listJson('--agent', 'agent-a')).map((r) => r.action_name)).toEqual([
+      'fetch-gzip',
+      'fetch-json',
+    ]);
     expect((await listJson('--action', 'fetch-json')).map((r) => r.agent_id)).toEqual(['agent-b', 'agent-a']);
     expect((await listJson('--agent', 'agent-b', '--action', 'fetch-json')).map((r) => r.url)).toEqual([
       `${server.url}/json?n=2`,
@@ -117,7 +136,9 @@ describeE2E('CLI read side on recorded calls', (backend) => {
     expect(human).toContain(`org / agent   ${store.orgId} / agent-a`);
     expect(human).toContain('action        fetch-gzip (index 3)');
     expect(human).toContain(`trace / span  ${gzip.trace_id} / ${gzip.span_id}`);
-    expect(human).toContain(`body          ${GZIP_BYTES.length} bytes, sha256 ${gzip.body_sha256}, encoding gzip`);
+    expect(human).toContain(
+      `body          ${GZIP_BYTES.length} bytes, sha256 ${gzip.body_sha256}, encoding gzip`,
+    );
     expect(human).toContain(`  authorization: ${REDACTED}`);
     expect(human).toContain('  content-encoding: gzip');
     // The preview is the decoded document, not compressed bytes.
@@ -129,7 +150,9 @@ describeE2E('CLI read side on recorded calls', (backend) => {
     expect(Buffer.from(json.response_body_base64 ?? '', 'base64')).toEqual(GZIP_BYTES);
 
     // Upper-case ids are the same id.
-    expect(JSON.parse((await cli('intercepts', 'show', gzip.id.toUpperCase(), '--json')).stdout).id).toBe(gzip.id);
+    expect(JSON.parse((await cli('intercepts', 'show', gzip.id.toUpperCase(), '--json')).stdout).id).toBe(
+      gzip.id,
+    );
   });
 
   it('show: an unknown id exits 1; a malformed id is bad input (exit 2), one line on stderr', async () => {

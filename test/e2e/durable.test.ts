@@ -43,7 +43,9 @@ describeE2E('durable before the end of the body', (backend) => {
   it('the row is in the store when the caller’s body read resolves (seen from the agent itself)', async () => {
     const store = await stores.fresh();
     await store.trust(`${server.url}/big`);
-    const run = await runAgent<{ checks: Check[] }>('durable.mjs', { env: store.env({ TRUSTED: server.url }) });
+    const run = await runAgent<{ checks: Check[] }>('durable.mjs', {
+      env: store.env({ TRUSTED: server.url }),
+    });
     expect(run.result.checks.map((c) => c.client)).toEqual(CLIENTS);
     for (const c of run.result.checks) {
       expect(c, c.client).toMatchObject({
@@ -69,7 +71,10 @@ describeE2E('durable before the end of the body', (backend) => {
           const event = await agent.next('body-resolved');
           expect(event.client).toBe(client);
           const rows = await listIntercepts(db, { orgId: store.orgId, actionName: `durable ${client}` });
-          expect(rows.map((r) => [r.id, r.bodySize]), client).toEqual([[(event.row as { id: string }).id, BYTES]]);
+          expect(
+            rows.map((r) => [r.id, r.bodySize]),
+            client,
+          ).toEqual([[(event.row as { id: string }).id, BYTES]]);
           agent.send('continue');
         }
       });

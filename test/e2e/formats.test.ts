@@ -59,7 +59,9 @@ describeE2E('module formats and startup paths', (backend) => {
     const store = await stores.fresh();
     await store.trust(`${trusted.url}/json`);
     const before = untrusted.log.length;
-    const run = await runAgent('app.cjs', { env: store.env({ TRUSTED: trusted.url, UNTRUSTED: untrusted.url }) });
+    const run = await runAgent('app.cjs', {
+      env: store.env({ TRUSTED: trusted.url, UNTRUSTED: untrusted.url }),
+    });
     const r = run.result as Record<string, unknown>;
     // The CJS copy sees the controller the preload installed.
     expect(r.statusAtStart).toMatchObject({ started: true, enabled: true });

@@ -17,6 +17,7 @@ interface LeakResult {
   failures: string[];
   failureCount: number;
   concurrentMs: number;
+  maxEventLoopDelayMs: number;
   status: { recorded: number; blocked: number; storeErrors: number; dropped: number };
 }
 

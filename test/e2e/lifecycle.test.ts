@@ -2,12 +2,14 @@
  * End to end: an agent's life ends cleanly. A short agent that made governed calls exits ON ITS
  * OWN as soon as its work is done (a preload must never keep the event loop alive), releases the
  * embedded data dir, and an abrupt process.exit() right after the last body read loses no row
- * (each row was committed before its read resolved).
+ * (each row was committed before its read resolved). A misconfigured preload stops the process
+ * before the application runs (it must never run half-governed).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, runCli } from '../helpers/cli.js';
 import { type CountingServer, startCountingServer } from '../helpers/counting-server.js';
 import { runAgent } from './child.js';
 import { describeE2E, useE2EStores } from './stores.js';
@@ -21,6 +23,25 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
+});
+
+describe('a misconfigured preload refuses to start', () => {
+  for (const [name, value, expected] of [
+    ['PROVABLY_ON_STORE_ERROR', 'maybe', 'expected "closed" or "open"'],
+    ['PROVABLY_ENABLED', 'perhaps', 'expected 1/0, true/false, yes/no or on/off'],
+    ['PROVABLY_TRUST_REFRESH_MS', '-5', 'expected a positive integer'],
+  ] as const) {
+    it(`${name}=${value}: the process stops with ProvablyConfigError naming the setting; the app never runs`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'provably-e2e-misconfig-'));
+      const run = await runAgent('hello.mjs', {
+        env: cleanEnv({ PROVABLY_DATA_DIR: join(dir, '.provably'), [name]: value }),
+        allowFailure: true,
+      });
+      expect(run.result).toBeUndefined();
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain(`ProvablyConfigError: ${name}: ${expected}`);
+    });
+  }
 });
 
 describeE2E('agent lifecycle with the real preload', (backend) => {

@@ -14,8 +14,8 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { withDatabase } from '../helpers/postgres.js';
 import { type CountingServer, startCountingServer } from '../helpers/counting-server.js';
+import { withDatabase } from '../helpers/postgres.js';
 import { startTcpProxy } from '../record/tcp-proxy.js';
 import { type ErrorShape, errorChain, runAgent, type Settled, startAgent } from './child.js';
 import { describeE2E, useE2EStores } from './stores.js';
@@ -56,7 +56,11 @@ function expectFailedClosed(r: UnreachableResult, reason: string, paths: string[
   if (r.scopedFetch.ok || r.scopedAxios.ok) return;
   // fetch: TypeError('fetch failed') whose cause is the ProvablyStoreError.
   expect(r.scopedFetch.error).toMatchObject({ typeError: true, message: 'fetch failed' });
-  expect(r.scopedFetch.error.cause).toMatchObject({ ctor: 'ProvablyStoreError', code: 'PROVABLY_STORE_ERROR', reason });
+  expect(r.scopedFetch.error.cause).toMatchObject({
+    ctor: 'ProvablyStoreError',
+    code: 'PROVABLY_STORE_ERROR',
+    reason,
+  });
   // axios: its AxiosError keeps the code, the store error is its cause.
   expect(r.scopedAxios.error).toMatchObject({ ctor: 'AxiosError', code: 'PROVABLY_STORE_ERROR' });
   expect(storeError(r.scopedAxios.error)?.reason).toBe(reason);
@@ -95,11 +99,17 @@ describeE2E('store failure policy with the real preload', (backend) => {
         });
         reason = 'locked';
       }
-      expectFailedClosed(run.result, reason, server.log.slice(before).map((l) => l.path));
+      expectFailedClosed(
+        run.result,
+        reason,
+        server.log.slice(before).map((l) => l.path),
+      );
       const cause = run.result.scopedFetch.ok ? undefined : run.result.scopedFetch.error.cause;
       if (backend === 'pglite') expect(cause?.message).toContain(`in use: process ${process.pid} `);
       // The user is told once, on stderr, why scoped calls fail.
-      expect(run.stderr).toMatch(/provably error: trust gate failed; scoped calls fail closed until it recovers/);
+      expect(run.stderr).toMatch(
+        /provably error: trust gate failed; scoped calls fail closed until it recovers/,
+      );
       expect(run.stderr.match(/trust gate failed/g)).toHaveLength(1);
       expect(run.stderr).not.toMatch(/at .*\(.*:\d+:\d+\)/); // one-line diagnostics, no stack traces
       if (backend === 'pglite') expect(await store.rows()).toEqual([]);
@@ -148,10 +158,18 @@ describeE2E('store failure policy with the real preload', (backend) => {
               expect(own?.message).toContain("the call's intercept row was not stored");
             }
             expect(outage.status).toMatchObject({ recorded: 1, dropped: 0 });
-            expect(agent.output()).toContain('PROVABLY_ON_STORE_ERROR=closed fails those calls until the store is back');
+            expect(agent.output()).toContain(
+              'PROVABLY_ON_STORE_ERROR=closed fails those calls until the store is back',
+            );
           } else {
-            expect(fetchDuring).toEqual({ ok: true, value: JSON.stringify({ hello: 'world', list: [1, 2, 3] }) });
-            expect(httpDuring).toEqual({ ok: true, value: JSON.stringify({ hello: 'world', list: [1, 2, 3] }) });
+            expect(fetchDuring).toEqual({
+              ok: true,
+              value: JSON.stringify({ hello: 'world', list: [1, 2, 3] }),
+            });
+            expect(httpDuring).toEqual({
+              ok: true,
+              value: JSON.stringify({ hello: 'world', list: [1, 2, 3] }),
+            });
             expect(outage.status).toMatchObject({ recorded: 1, dropped: 2 });
             expect(agent.output()).toContain(
               'provably warn: cannot write intercept rows; PROVABLY_ON_STORE_ERROR=open lets calls through unrecorded until the store is back',

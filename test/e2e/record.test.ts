@@ -5,7 +5,12 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REDACTED } from '../../src/record/index.js';
-import { type CountingServer, GZIP_BYTES, JSON_BODY, startCountingServer } from '../helpers/counting-server.js';
+import {
+  type CountingServer,
+  GZIP_BYTES,
+  JSON_BODY,
+  startCountingServer,
+} from '../helpers/counting-server.js';
 import { runAgent } from './child.js';
 import { bodyText, describeE2E, useE2EStores } from './stores.js';
 

@@ -41,7 +41,10 @@ describeE2E('redirects with the real preload', (backend) => {
     for (const [name, settled] of Object.entries(calls)) {
       expect(settled.ok, `${name} followed the redirect: ${JSON.stringify(settled)}`).toBe(false);
       if (settled.ok) continue;
-      expect(findCode(settled.error, 'PROVABLY_BLOCKED'), `${name}: ${JSON.stringify(settled.error)}`).toBeDefined();
+      expect(
+        findCode(settled.error, 'PROVABLY_BLOCKED'),
+        `${name}: ${JSON.stringify(settled.error)}`,
+      ).toBeDefined();
       // The refusal names the HOP's URL, not the trusted start.
       const text = errorChain(settled.error)
         .map((e) => e.message)
@@ -54,7 +57,9 @@ describeE2E('redirects with the real preload', (backend) => {
     expect(untrusted.bytesReceived).toBe(0);
     // The trusted server answered each first hop.
     expect(trusted.log.slice(before).map((l) => l.path)).toEqual(
-      FOLLOWERS.map((name) => new URL(calls[name]?.start ?? '').pathname + new URL(calls[name]?.start ?? '').search),
+      FOLLOWERS.map(
+        (name) => new URL(calls[name]?.start ?? '').pathname + new URL(calls[name]?.start ?? '').search,
+      ),
     );
     expect(status).toMatchObject({ blocked: FOLLOWERS.length, recorded: FOLLOWERS.length });
 

@@ -108,7 +108,8 @@ export function useE2EStores(backend: BackendName): E2EStores {
         if (!db) throw new Error('useE2EStores: fresh() is only available inside tests');
         const url = db.url;
         settings = { PROVABLY_DATABASE_URL: url, PROVABLY_ORG_ID: orgId };
-        open = () => openStore({ backend: 'postgres', databaseUrl: url, poolSize: 2, autoMigrate: false, env: {} });
+        open = () =>
+          openStore({ backend: 'postgres', databaseUrl: url, poolSize: 2, autoMigrate: false, env: {} });
       } else {
         const parent = mkdtempSync(join(tmpdir(), 'provably-e2e-'));
         dirs.push(parent);

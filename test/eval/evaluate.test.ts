@@ -33,10 +33,19 @@ describe('evaluateHandoff: PASS', () => {
   it('passes verified claims over several records, with a bounded, complete per-claim report', async () => {
     const { ledger, options, verifier } = setup();
     const a = recordCall(ledger, { body: BODY });
-    const b = recordCall(ledger, { body: { rate: 4.25 }, url: 'https://data.example.org/quote', actionName: 'rates' });
+    const b = recordCall(ledger, {
+      body: { rate: 4.25 },
+      url: 'https://data.example.org/quote',
+      actionName: 'rates',
+    });
     const claims = [
       claimAbout(ledger, a, { json_path: '$.symbol', claimed_value: 'ACME' }),
-      claimAbout(ledger, b, { verification_mode: 'range_threshold', json_path: '$.rate', claimed_value: 4.25, range_max: 5 }),
+      claimAbout(ledger, b, {
+        verification_mode: 'range_threshold',
+        json_path: '$.rate',
+        claimed_value: 4.25,
+        range_max: 5,
+      }),
       claimAbout(ledger, a, { verification_mode: 'verbatim', claimed_value: BODY }),
     ];
     const result = await evaluateHandoff(payloadOf(claims), options);
@@ -75,28 +84,79 @@ describe('evaluateHandoff: PASS', () => {
 
 describe('evaluateHandoff: proofs (CAUGHT "proof")', () => {
   const tamper: [string, (c: HandoffClaim) => void][] = [
-    ['record url', (c) => void (c.proof.record.url = 'https://api.example.com/v1/quotes/EVIL')],
-    ['record status', (c) => void (c.proof.record.status = 201)],
-    ['record body digest and body together', (c) => {
-      const forged = Buffer.from(JSON.stringify({ ...BODY, price: 99 }));
-      c.proof.response_body = forged.toString('base64');
-      c.proof.record.body_sha256 = createHash('sha256').update(forged).digest('hex');
-      c.proof.record.body_size = forged.byteLength;
-    }],
-    ['leaf index + 1', (c) => void (c.proof.leaf_index += 1)],
-    ['leaf index - 1 (wrapping)', (c) => void (c.proof.leaf_index = c.proof.leaf_index === 0 ? 1 : 0)],
-    ['tree size × 2', (c) => void (c.proof.checkpoint.tree_size *= 2)],
-    ['root hash', (c) => void (c.proof.checkpoint.root_hash = `${'0'.repeat(63)}1`)],
-    ['signature bit', (c) => {
-      const sig = Buffer.from(c.proof.checkpoint.signature, 'hex');
-      sig[5] = (sig[5] as number) ^ 0x01;
-      c.proof.checkpoint.signature = sig.toString('hex');
-    }],
-    ['checkpoint timestamp', (c) => void (c.proof.checkpoint.timestamp = '2030-01-01T00:00:00.000Z')],
-    ['proof element', (c) => void (c.proof.inclusion_proof[0] = 'f'.repeat(64))],
+    [
+      'record url',
+      (c) => {
+        c.proof.record.url = 'https://api.example.com/v1/quotes/EVIL';
+      },
+    ],
+    [
+      'record status',
+      (c) => {
+        c.proof.record.status = 201;
+      },
+    ],
+    [
+      'record body digest and body together',
+      (c) => {
+        const forged = Buffer.from(JSON.stringify({ ...BODY, price: 99 }));
+        c.proof.response_body = forged.toString('base64');
+        c.proof.record.body_sha256 = createHash('sha256').update(forged).digest('hex');
+        c.proof.record.body_size = forged.byteLength;
+      },
+    ],
+    [
+      'leaf index + 1',
+      (c) => {
+        c.proof.leaf_index += 1;
+      },
+    ],
+    [
+      'leaf index - 1 (wrapping)',
+      (c) => {
+        c.proof.leaf_index = c.proof.leaf_index === 0 ? 1 : 0;
+      },
+    ],
+    [
+      'tree size × 2',
+      (c) => {
+        c.proof.checkpoint.tree_size *= 2;
+      },
+    ],
+    [
+      'root hash',
+      (c) => {
+        c.proof.checkpoint.root_hash = `${'0'.repeat(63)}1`;
+      },
+    ],
+    [
+      'signature bit',
+      (c) => {
+        const sig = Buffer.from(c.proof.checkpoint.signature, 'hex');
+        sig[5] = (sig[5] as number) ^ 0x01;
+        c.proof.checkpoint.signature = sig.toString('hex');
+      },
+    ],
+    [
+      'checkpoint timestamp',
+      (c) => {
+        c.proof.checkpoint.timestamp = '2030-01-01T00:00:00.000Z';
+      },
+    ],
+    [
+      'proof element',
+      (c) => {
+        c.proof.inclusion_proof[0] = 'f'.repeat(64);
+      },
+    ],
     ['proof shortened', (c) => void c.proof.inclusion_proof.pop()],
     ['proof extended', (c) => void c.proof.inclusion_proof.push('a'.repeat(64))],
-    ['unknown key id', (c) => void (c.proof.checkpoint.key_id = 'someone-else')],
+    [
+      'unknown key id',
+      (c) => {
+        c.proof.checkpoint.key_id = 'someone-else';
+      },
+    ],
   ];
 
   it.each(tamper)('catches a changed %s', async (_, change) => {
@@ -133,16 +193,27 @@ describe('evaluateHandoff: proofs (CAUGHT "proof")', () => {
     const { payload, key } = oneClaim();
     const base = fixtureVerifier();
     const variants: ProofVerifier<TrustedKey>[] = [
-      { ...base, verify: () => { throw new Error('ledger offline'); } },
+      {
+        ...base,
+        verify: () => {
+          throw new Error('ledger offline');
+        },
+      },
       { ...base, verify: async () => Promise.reject(new Error('ledger offline')) },
       { ...base, verify: () => ({ yes: 1 }) as never },
       { ...base, verify: () => ({ ok: false, reason: 'unsupported algorithm', unavailable: true }) },
     ];
     for (const verifyProof of variants) {
-      const result = await evaluateHandoff(payload, { trustedKeys: [key.trusted], verifyProof, trustedEndpoints: TRUSTED });
+      const result = await evaluateHandoff(payload, {
+        trustedKeys: [key.trusted],
+        verifyProof,
+        trustedEndpoints: TRUSTED,
+      });
       expect(result.outcome).toBe('ERROR');
       expect(result.per_claim[0]).toMatchObject({ verdict: 'ERROR', check: 'proof' });
-      expect(result.errors).toEqual([{ code: 'claim-error', claim_index: 0, message: result.per_claim[0]?.reason }]);
+      expect(result.errors).toEqual([
+        { code: 'claim-error', claim_index: 0, message: result.per_claim[0]?.reason },
+      ]);
     }
   });
 });
@@ -180,9 +251,12 @@ describe('evaluateHandoff: the proven record is the claimed one', () => {
     expect((await evaluateHandoff(payloadOf([upper]), options)).outcome).toBe('PASS');
   });
 
-  it('catches a claim whose action_name is not the record\'s', async () => {
+  it("catches a claim whose action_name is not the record's", async () => {
     const { claim, options } = oneClaim();
-    const result = await evaluateHandoff(payloadOf([{ ...clone(claim), action_name: 'other_action' }]), options);
+    const result = await evaluateHandoff(
+      payloadOf([{ ...clone(claim), action_name: 'other_action' }]),
+      options,
+    );
     expect(result.per_claim[0]).toMatchObject({ verdict: 'CAUGHT', check: 'action' });
   });
 });
@@ -190,19 +264,28 @@ describe('evaluateHandoff: the proven record is the claimed one', () => {
 describe('evaluateHandoff: trusted endpoints', () => {
   it('catches a record whose URL the receiver does not trust', async () => {
     const { claim, options } = oneClaim();
-    const result = await evaluateHandoff(payloadOf([claim]), { ...options, trustedEndpoints: ['https://data.example.org/quote'] });
+    const result = await evaluateHandoff(payloadOf([claim]), {
+      ...options,
+      trustedEndpoints: ['https://data.example.org/quote'],
+    });
     expect(result.per_claim[0]).toMatchObject({ verdict: 'CAUGHT', check: 'endpoint' });
-    expect(result.per_claim[0]?.reason).toBe('endpoint missing from trusted snapshot (receiver trustedEndpoints)');
+    expect(result.per_claim[0]?.reason).toBe(
+      'endpoint missing from trusted snapshot (receiver trustedEndpoints)',
+    );
   });
 
   it('uses the payload snapshot when the receiver has none, and checks it when it has one', async () => {
     const { claim, options } = oneClaim();
     const { trustedEndpoints: _, ...noReceiver } = options;
-    const trusting = payloadOf([claim], { trusted_endpoints: ['https://api.example.com/v1/quotes/{symbol}'] });
+    const trusting = payloadOf([claim], {
+      trusted_endpoints: ['https://api.example.com/v1/quotes/{symbol}'],
+    });
     expect((await evaluateHandoff(trusting, noReceiver)).outcome).toBe('PASS');
     const notTrusting = payloadOf([claim], { trusted_endpoints: ['https://data.example.org/quote'] });
     const r1 = await evaluateHandoff(notTrusting, noReceiver);
-    expect(r1.per_claim[0]?.reason).toBe('endpoint missing from trusted snapshot (payload trusted_endpoints)');
+    expect(r1.per_claim[0]?.reason).toBe(
+      'endpoint missing from trusted snapshot (payload trusted_endpoints)',
+    );
     // The receiver trusts the URL, but the sender's own snapshot does not: still CAUGHT.
     expect((await evaluateHandoff(notTrusting, options)).outcome).toBe('CAUGHT');
   });
@@ -212,7 +295,10 @@ describe('evaluateHandoff: trusted endpoints', () => {
     const { trustedEndpoints: _, ...noReceiver } = options;
     const none = await evaluateHandoff(payloadOf([claim]), noReceiver);
     expect(none.per_claim[0]).toMatchObject({ verdict: 'ERROR', check: 'endpoint' });
-    const invalid = await evaluateHandoff(payloadOf([claim], { trusted_endpoints: ['ftp://x.example/'] }), noReceiver);
+    const invalid = await evaluateHandoff(
+      payloadOf([claim], { trusted_endpoints: ['ftp://x.example/'] }),
+      noReceiver,
+    );
     expect(invalid.per_claim[0]).toMatchObject({ verdict: 'ERROR', check: 'endpoint' });
     expect(invalid.per_claim[0]?.reason).toContain('invalid entry in payload trusted_endpoints');
   });
@@ -247,7 +333,11 @@ describe('evaluateHandoff: body integrity', () => {
       verdict: 'ERROR',
       check: 'body',
     });
-    for (const bad of ['not base64!', `${claim.proof.response_body}=`, (claim.proof.response_body ?? '').slice(0, -1)]) {
+    for (const bad of [
+      'not base64!',
+      `${claim.proof.response_body}=`,
+      (claim.proof.response_body ?? '').slice(0, -1),
+    ]) {
       const edited = clone(claim);
       edited.proof.response_body = bad;
       const result = await evaluateHandoff(payloadOf([edited]), options);
@@ -268,13 +358,21 @@ describe('evaluateHandoff: payload-level ERROR', () => {
   it('is ERROR without claims', async () => {
     const { options } = setup();
     const result = await evaluateHandoff(payloadOf([]), options);
-    expect(result).toEqual({ outcome: 'ERROR', per_claim: [], errors: [{ code: 'no-claims', message: 'the payload has no claims' }] });
+    expect(result).toEqual({
+      outcome: 'ERROR',
+      per_claim: [],
+      errors: [{ code: 'no-claims', message: 'the payload has no claims' }],
+    });
   });
 
   it('is ERROR without a trusted key, and never asks the verifier', async () => {
     const { payload, verifier } = oneClaim();
     for (const trustedKeys of [[], undefined, null, 'key']) {
-      const result = await evaluateHandoff(payload, { trustedKeys, verifyProof: verifier, trustedEndpoints: TRUSTED } as never);
+      const result = await evaluateHandoff(payload, {
+        trustedKeys,
+        verifyProof: verifier,
+        trustedEndpoints: TRUSTED,
+      } as never);
       expect(result.outcome).toBe('ERROR');
       expect(result.errors.map((e) => e.code)).toEqual(['no-trusted-key']);
     }
@@ -307,7 +405,11 @@ describe('evaluateHandoff: payload-level ERROR', () => {
     expect(result.per_claim).toEqual([]);
     expect(result.errors).toEqual(
       expect.arrayContaining([
-        { code: 'invalid-payload', path: '', message: 'must NOT have additional properties ("integration_api_key")' },
+        {
+          code: 'invalid-payload',
+          path: '',
+          message: 'must NOT have additional properties ("integration_api_key")',
+        },
         { code: 'invalid-payload', path: '', message: "must have required property 'run_id'" },
         expect.objectContaining({ code: 'invalid-payload', path: '/claims/0/verification_mode' }),
       ]),
@@ -318,8 +420,24 @@ describe('evaluateHandoff: payload-level ERROR', () => {
     const { options } = setup();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    const throwing = { get provably_org_id(): string { throw new Error('boom'); } };
-    for (const junk of [undefined, null, 42, 'not json', '{"a":', Uint8Array.of(0xff), [], {}, cyclic, throwing, 10n]) {
+    const throwing = {
+      get provably_org_id(): string {
+        throw new Error('boom');
+      },
+    };
+    for (const junk of [
+      undefined,
+      null,
+      42,
+      'not json',
+      '{"a":',
+      Uint8Array.of(0xff),
+      [],
+      {},
+      cyclic,
+      throwing,
+      10n,
+    ]) {
       const result = await evaluateHandoff(junk, options);
       expect(result.outcome).toBe('ERROR');
       expect(result.errors.length).toBeGreaterThan(0);

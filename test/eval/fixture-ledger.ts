@@ -126,7 +126,8 @@ export function fixtureVerifier(): ProofVerifier<TrustedKey> & { calls: number }
       verifier.calls++;
       const cp = bundle.checkpoint;
       const key = trustedKeys.find((k) => k.keyId === cp.key_id);
-      if (key === undefined) return { ok: false, reason: `checkpoint key ${JSON.stringify(cp.key_id)} is not trusted` };
+      if (key === undefined)
+        return { ok: false, reason: `checkpoint key ${JSON.stringify(cp.key_id)} is not trusted` };
       const publicKey = createPublicKey({
         key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key.publicKey).toString('base64url') },
         format: 'jwk',
@@ -167,7 +168,10 @@ export class FixtureLedger {
       timestamp: '2025-01-02T03:04:05.000Z',
       key_id: key.keyId,
     };
-    return { ...unsigned, signature: sign(null, checkpointMessage(unsigned), key.privateKey).toString('hex') };
+    return {
+      ...unsigned,
+      signature: sign(null, checkpointMessage(unsigned), key.privateKey).toString('hex'),
+    };
   }
 
   bundle(
@@ -227,9 +231,13 @@ const ENCODERS: Record<string, (b: Buffer) => Buffer> = {
 /** Records a call in the ledger: the content a recorder would store, and its leaf. */
 export function recordCall(ledger: FixtureLedger, spec: CallSpec = {}): RecordedCall {
   const plain =
-    spec.raw ?? Buffer.from(typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body ?? {}), 'utf8');
-  let whole = Buffer.from(plain);
-  for (const coding of (spec.encoding ?? '').split(',').map((c) => c.trim()).filter(Boolean)) {
+    spec.raw ??
+    Buffer.from(typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body ?? {}), 'utf8');
+  let whole: Buffer = Buffer.from(plain);
+  for (const coding of (spec.encoding ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean)) {
     const encode = ENCODERS[coding];
     if (encode === undefined) throw new Error(`fixture: no encoder for ${coding}`);
     whole = encode(whole);
@@ -249,7 +257,10 @@ export function recordCall(ledger: FixtureLedger, spec: CallSpec = {}): Recorded
     request_headers: { accept: 'application/json', authorization: '[REDACTED]' },
     response_headers: spec.noResponse
       ? null
-      : { 'content-type': 'application/json', ...(spec.encoding ? { 'content-encoding': spec.encoding } : {}) },
+      : {
+          'content-type': 'application/json',
+          ...(spec.encoding ? { 'content-encoding': spec.encoding } : {}),
+        },
     content_encoding: spec.encoding ?? null,
     body_sha256: spec.noResponse ? null : createHash('sha256').update(whole).digest('hex'),
     body_size: spec.noResponse ? 0 : whole.byteLength,
@@ -263,7 +274,11 @@ export function recordCall(ledger: FixtureLedger, spec: CallSpec = {}): Recorded
 }
 
 /** A payload claim about a recorded call, with a fresh bundle for the ledger's current size. */
-export function claimAbout(ledger: FixtureLedger, call: RecordedCall, fields: Partial<ModelClaim>): HandoffClaim {
+export function claimAbout(
+  ledger: FixtureLedger,
+  call: RecordedCall,
+  fields: Partial<ModelClaim>,
+): HandoffClaim {
   return {
     action_name: call.record.action_name,
     verification_mode: 'field_extraction',

@@ -4,9 +4,16 @@
 import { createHash, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluateHandoff, type EvaluationResult, jsonEqual } from '../../src/eval/index.js';
+import { type EvaluationResult, evaluateHandoff, jsonEqual } from '../../src/eval/index.js';
 import type { HandoffClaim, HandoffPayload, HandoffRecordContent } from '../../src/handoff/index.js';
-import { checkpointMessage, claimAbout, newSigningKey, payloadOf, recordCall, setup } from './fixture-ledger.js';
+import {
+  checkpointMessage,
+  claimAbout,
+  newSigningKey,
+  payloadOf,
+  recordCall,
+  setup,
+} from './fixture-ledger.js';
 
 const RUNS = Number(process.env.PROVABLY_FUZZ_RUNS ?? 300);
 
@@ -20,7 +27,12 @@ function base() {
   for (let i = 0; i < 4; i++) recordCall(s.ledger, { body: { filler: i } });
   const payload = payloadOf([
     claimAbout(s.ledger, calls[0] as never, { json_path: '$.price', claimed_value: 101.5 }),
-    claimAbout(s.ledger, calls[1] as never, { verification_mode: 'range_threshold', json_path: '$.rate', claimed_value: 4.25, range_min: 4 }),
+    claimAbout(s.ledger, calls[1] as never, {
+      verification_mode: 'range_threshold',
+      json_path: '$.rate',
+      claimed_value: 4.25,
+      range_min: 4,
+    }),
     claimAbout(s.ledger, calls[2] as never, { verification_mode: 'verbatim', claimed_value: { n: 1 } }),
   ]);
   return { ...s, payload };
@@ -50,7 +62,8 @@ function changeRecordField(record: HandoffRecordContent, which: number, salt: nu
   const name = fields[which % fields.length] as keyof HandoffRecordContent;
   const r = record as unknown as Record<string, unknown>;
   const v = r[name];
-  if (typeof v === 'string') r[name] = name === 'id' ? v.replace(/.$/, (ch) => (ch === '0' ? '1' : '0')) : `${v}x`;
+  if (typeof v === 'string')
+    r[name] = name === 'id' ? v.replace(/.$/, (ch) => (ch === '0' ? '1' : '0')) : `${v}x`;
   else if (typeof v === 'number') r[name] = v + 1 + (salt % 7);
   else if (typeof v === 'boolean') r[name] = !v;
   else if (v === null) r[name] = name === 'status' || name === 'intercept_index' ? salt % 600 : `x${salt}`;
@@ -86,7 +99,8 @@ function mutate(
   const body = () => Buffer.from(p.response_body ?? '', 'base64');
   switch (m.kind) {
     case 'proof-bit':
-      if (p.inclusion_proof.length === 0) p.inclusion_proof.push(createHash('sha256').update(m.bytes).digest('hex'));
+      if (p.inclusion_proof.length === 0)
+        p.inclusion_proof.push(createHash('sha256').update(m.bytes).digest('hex'));
       else {
         const i = m.n % p.inclusion_proof.length;
         p.inclusion_proof[i] = flipHexBit(p.inclusion_proof[i] as string, m.bit);
@@ -147,7 +161,9 @@ function mutate(
       return;
     }
     case 'swap-bundles': {
-      const other = payload.claims[(m.claim + 1 + (m.n % (payload.claims.length - 1))) % payload.claims.length] as HandoffClaim;
+      const other = payload.claims[
+        (m.claim + 1 + (m.n % (payload.claims.length - 1))) % payload.claims.length
+      ] as HandoffClaim;
       [claim.proof, other.proof] = [other.proof, claim.proof];
       return;
     }
@@ -189,7 +205,15 @@ describe('fuzz: tampered payloads', () => {
       { numRuns: RUNS },
     );
     // Tampering with a proof is evidence: the cryptographic mutations are CAUGHT, not ERROR.
-    for (const kind of ['proof-bit', 'sig-bit', 'root-bit', 'body-bit', 'wrong-key', 'digest-and-body', 'swap-bundles']) {
+    for (const kind of [
+      'proof-bit',
+      'sig-bit',
+      'root-bit',
+      'body-bit',
+      'wrong-key',
+      'digest-and-body',
+      'swap-bundles',
+    ]) {
       expect(seen.get(`${kind}:ERROR`) ?? 0, kind).toBe(0);
     }
   });
@@ -201,7 +225,11 @@ describe('fuzz: tampered payloads', () => {
       if (v !== null && typeof v === 'object') for (const [k, c] of Object.entries(v)) walk(c, [...at, k]);
     };
     walk(payload.claims[0]?.proof, ['claims', '0', 'proof']);
-    paths.push(['claims', '0', 'action_name'], ['claims', '0', 'query_record_id'], ['claims', '0', 'claimed_value']);
+    paths.push(
+      ['claims', '0', 'action_name'],
+      ['claims', '0', 'query_record_id'],
+      ['claims', '0', 'claimed_value'],
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths), fc.jsonValue({ maxDepth: 3 }), async (path, value) => {
         const edited = structuredClone(payload) as unknown as Record<string, unknown>;
@@ -209,7 +237,9 @@ describe('fuzz: tampered payloads', () => {
         for (const k of path.slice(0, -1)) parent = parent[k] as Record<string, unknown>;
         const last = path[path.length - 1] as string;
         fc.pre(!jsonEqual(parent[last], value));
-        fc.pre(!(last === 'query_record_id' && typeof value === 'string' && value.toLowerCase() === parent[last]));
+        fc.pre(
+          !(last === 'query_record_id' && typeof value === 'string' && value.toLowerCase() === parent[last]),
+        );
         parent[last] = value;
         const result = await evaluateHandoff(edited, options);
         assertShape(result);
@@ -221,11 +251,14 @@ describe('fuzz: tampered payloads', () => {
 
   it('never passes and never throws for random junk, as a value or as JSON text', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.anything(), fc.string(), fc.uint8Array()), async (junk) => {
-        const result = await evaluateHandoff(junk, options);
-        assertShape(result);
-        expect(result.outcome).toBe('ERROR');
-      }),
+      fc.asyncProperty(
+        fc.oneof(fc.jsonValue(), fc.anything(), fc.string(), fc.uint8Array()),
+        async (junk) => {
+          const result = await evaluateHandoff(junk, options);
+          assertShape(result);
+          expect(result.outcome).toBe('ERROR');
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -236,7 +269,9 @@ describe('fuzz: random bodies', () => {
     const { ledger, options } = setup();
     await fc.assert(
       fc.asyncProperty(
-        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { minKeys: 1 }),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), {
+          minKeys: 1,
+        }),
         fc.jsonValue({ maxDepth: 2 }),
         fc.boolean(),
         async (body, other, gzip) => {

@@ -3,7 +3,7 @@
 import { brotliCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { evaluateHandoff } from '../../src/eval/index.js';
-import type { ModelClaim } from '../../src/handoff/index.js';
+import type { JsonValue, ModelClaim } from '../../src/handoff/index.js';
 import { type CallSpec, claimAbout, payloadOf, recordCall, setup } from './fixture-ledger.js';
 
 const QUOTE = {
@@ -11,7 +11,14 @@ const QUOTE = {
   price: 101.5,
   volume: 1200,
   tags: ['tech', 'nyse'],
-  nested: { deep: { deeper: [{ id: 1, v: 'one' }, { id: 2, v: 'two' }] } },
+  nested: {
+    deep: {
+      deeper: [
+        { id: 1, v: 'one' },
+        { id: 2, v: 'two' },
+      ],
+    },
+  },
   flags: { active: true, halted: false, note: null },
   zero: 0,
   negzero: -0,
@@ -41,9 +48,9 @@ describe('verbatim', () => {
 
   it('passes the exact body text as a string, and a JSON path slice', async () => {
     const text = JSON.stringify(QUOTE, null, 2);
-    expect((await evaluateOne({ verification_mode: 'verbatim', claimed_value: text }, { body: text })).verdict).toBe(
-      'PASS',
-    );
+    expect(
+      (await evaluateOne({ verification_mode: 'verbatim', claimed_value: text }, { body: text })).verdict,
+    ).toBe('PASS');
     const slice = await evaluateOne({
       verification_mode: 'verbatim',
       json_path: '$.nested.deep',
@@ -69,19 +76,32 @@ describe('verbatim', () => {
   it('compares a non-JSON body as exact UTF-8 text', async () => {
     const spec = { body: 'plain text answer\n', raw: Buffer.from('plain text answer\n') };
     expect(
-      (await evaluateOne({ verification_mode: 'verbatim', claimed_value: 'plain text answer\n' }, spec)).verdict,
+      (await evaluateOne({ verification_mode: 'verbatim', claimed_value: 'plain text answer\n' }, spec))
+        .verdict,
     ).toBe('PASS');
-    const off = await evaluateOne({ verification_mode: 'verbatim', claimed_value: 'plain text answer' }, spec);
+    const off = await evaluateOne(
+      { verification_mode: 'verbatim', claimed_value: 'plain text answer' },
+      spec,
+    );
     expect(off).toMatchObject({ verdict: 'CAUGHT', check: 'value', indexed_value: '"plain text answer\\n"' });
-    const path = await evaluateOne({ verification_mode: 'verbatim', claimed_value: 'x', json_path: '$.a' }, spec);
+    const path = await evaluateOne(
+      { verification_mode: 'verbatim', claimed_value: 'x', json_path: '$.a' },
+      spec,
+    );
     expect(path).toMatchObject({ verdict: 'CAUGHT', check: 'path' });
   });
 
   it('treats a JSON scalar body as JSON, and also accepts its exact text', async () => {
     const spec = { raw: Buffer.from('42') };
-    expect((await evaluateOne({ verification_mode: 'verbatim', claimed_value: 42 }, spec)).verdict).toBe('PASS');
-    expect((await evaluateOne({ verification_mode: 'verbatim', claimed_value: '42' }, spec)).verdict).toBe('PASS');
-    expect((await evaluateOne({ verification_mode: 'verbatim', claimed_value: 42.1 }, spec)).verdict).toBe('CAUGHT');
+    expect((await evaluateOne({ verification_mode: 'verbatim', claimed_value: 42 }, spec)).verdict).toBe(
+      'PASS',
+    );
+    expect((await evaluateOne({ verification_mode: 'verbatim', claimed_value: '42' }, spec)).verdict).toBe(
+      'PASS',
+    );
+    expect((await evaluateOne({ verification_mode: 'verbatim', claimed_value: 42.1 }, spec)).verdict).toBe(
+      'CAUGHT',
+    );
   });
 });
 
@@ -110,7 +130,7 @@ describe('field_extraction', () => {
       ['$.flags.note', 'null'],
       ['$.flags.halted', 0],
       ['$.tags', ['tech']],
-    ] as const) {
+    ] as [string, JsonValue][]) {
       const c = await evaluateOne({ json_path: path, claimed_value: value });
       expect(c, path).toMatchObject({ verdict: 'CAUGHT', check: 'value' });
     }
@@ -119,14 +139,14 @@ describe('field_extraction', () => {
   it('compares several selected nodes as the list of their values, in document order', async () => {
     const c = await evaluateOne({ json_path: '$.nested.deep.deeper[*].id', claimed_value: [1, 2] });
     expect(c).toMatchObject({ verdict: 'PASS', indexed_value: '[1,2]' });
-    expect((await evaluateOne({ json_path: '$.nested.deep.deeper[*].id', claimed_value: [2, 1] })).verdict).toBe(
-      'CAUGHT',
-    );
+    expect(
+      (await evaluateOne({ json_path: '$.nested.deep.deeper[*].id', claimed_value: [2, 1] })).verdict,
+    ).toBe('CAUGHT');
     expect((await evaluateOne({ json_path: '$..v', claimed_value: ['one', 'two'] })).verdict).toBe('PASS');
     // One selected node compares as the value itself, whatever the query's form.
-    expect((await evaluateOne({ json_path: '$.nested..deeper[?@.id==2].v', claimed_value: 'two' })).verdict).toBe(
-      'PASS',
-    );
+    expect(
+      (await evaluateOne({ json_path: '$.nested..deeper[?@.id==2].v', claimed_value: 'two' })).verdict,
+    ).toBe('PASS');
   });
 
   it('is CAUGHT when the path selects nothing', async () => {
@@ -152,9 +172,9 @@ describe('field_extraction', () => {
     expect((await evaluateOne({ json_path: '$.tiny', claimed_value: 5e-324 })).verdict).toBe('PASS');
     expect((await evaluateOne({ json_path: '$.float', claimed_value: 0.1 })).verdict).toBe('PASS');
     expect((await evaluateOne({ json_path: '$.float', claimed_value: 0.1 + 5e-18 })).verdict).toBe('PASS'); // rounds to the same double
-    expect((await evaluateOne({ json_path: '$.float', claimed_value: 0.30000000000000004 - 0.2 })).verdict).toBe(
-      'CAUGHT',
-    );
+    expect(
+      (await evaluateOne({ json_path: '$.float', claimed_value: 0.30000000000000004 - 0.2 })).verdict,
+    ).toBe('CAUGHT');
   });
 
   it('shows long values bounded, with a truncation marker', async () => {
@@ -189,8 +209,13 @@ describe('schema_type', () => {
     });
     expect(list.verdict).toBe('PASS');
     expect(
-      (await evaluateOne({ verification_mode: 'schema_type', expected_json_schema: true, json_path: '$.tags' }))
-        .verdict,
+      (
+        await evaluateOne({
+          verification_mode: 'schema_type',
+          expected_json_schema: true,
+          json_path: '$.tags',
+        })
+      ).verdict,
     ).toBe('PASS');
   });
 
@@ -203,8 +228,13 @@ describe('schema_type', () => {
     expect(c).toMatchObject({ verdict: 'CAUGHT', check: 'schema' });
     expect(c.reason).toContain('must be integer');
     expect(
-      (await evaluateOne({ verification_mode: 'schema_type', json_path: '$.tags', expected_json_schema: false }))
-        .verdict,
+      (
+        await evaluateOne({
+          verification_mode: 'schema_type',
+          json_path: '$.tags',
+          expected_json_schema: false,
+        })
+      ).verdict,
     ).toBe('CAUGHT');
   });
 
@@ -216,7 +246,11 @@ describe('schema_type', () => {
       { $schema: 'http://json-schema.org/draft-07/schema#', type: 'number' },
       { type: 'string', pattern: '(' },
     ]) {
-      const c = await evaluateOne({ verification_mode: 'schema_type', json_path: '$.price', expected_json_schema: bad });
+      const c = await evaluateOne({
+        verification_mode: 'schema_type',
+        json_path: '$.price',
+        expected_json_schema: bad,
+      });
       expect(c, JSON.stringify(bad)).toMatchObject({ verdict: 'ERROR', check: 'schema' });
     }
   });
@@ -285,9 +319,15 @@ describe('range_threshold', () => {
 describe('bodies', () => {
   it('decodes gzip, br, deflate and stacked encodings before comparing', async () => {
     for (const encoding of ['gzip', 'br', 'deflate', 'gzip, br']) {
-      const ok = await evaluateOne({ json_path: '$.symbol', claimed_value: 'ACME' }, { body: QUOTE, encoding });
+      const ok = await evaluateOne(
+        { json_path: '$.symbol', claimed_value: 'ACME' },
+        { body: QUOTE, encoding },
+      );
       expect(ok.verdict, encoding).toBe('PASS');
-      const off = await evaluateOne({ json_path: '$.symbol', claimed_value: 'ACMF' }, { body: QUOTE, encoding });
+      const off = await evaluateOne(
+        { json_path: '$.symbol', claimed_value: 'ACMF' },
+        { body: QUOTE, encoding },
+      );
       expect(off.verdict, encoding).toBe('CAUGHT');
     }
   });
@@ -327,7 +367,10 @@ describe('bodies', () => {
   });
 
   it('is ERROR for a body that is not UTF-8', async () => {
-    const c = await evaluateOne({ verification_mode: 'verbatim', claimed_value: 'x' }, { raw: Uint8Array.of(0xff, 0xfe, 0x00) });
+    const c = await evaluateOne(
+      { verification_mode: 'verbatim', claimed_value: 'x' },
+      { raw: Uint8Array.of(0xff, 0xfe, 0x00) },
+    );
     expect(c).toMatchObject({ verdict: 'ERROR', check: 'body' });
   });
 

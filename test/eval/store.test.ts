@@ -1,14 +1,22 @@
 // The evaluator with a store at hand: rows written by the real recorder, read back with
 // getIntercept, committed to the fixture ledger; the stored row, the registry and the stored
 // body all take part in the verdict.
+
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { evaluateHandoff } from '../../src/eval/index.js';
 import { recordContentOf } from '../../src/handoff/index.js';
 import { createRecorder, getIntercept } from '../../src/record/index.js';
 import { addTrustedEndpoint, removeTrustedEndpoint } from '../../src/trust/index.js';
 import { describeEachBackend, type TestStore, useTestStore } from '../helpers/backends.js';
-import { claimAbout, FixtureLedger, fixtureVerifier, newSigningKey, payloadOf, type RecordedCall } from './fixture-ledger.js';
-import { gzipSync } from 'node:zlib';
+import {
+  claimAbout,
+  FixtureLedger,
+  fixtureVerifier,
+  newSigningKey,
+  payloadOf,
+  type RecordedCall,
+} from './fixture-ledger.js';
 
 const ORG = 'org-eval';
 const URL_OK = 'https://api.example.com/v1/quotes/ACME?x=1';
@@ -19,7 +27,14 @@ interface Recorded extends RecordedCall {}
 async function recordReal(
   store: TestStore,
   ledger: FixtureLedger,
-  opts: { url?: string; body?: Uint8Array; encoding?: string; cap?: number; startedAt?: Date; orgId?: string } = {},
+  opts: {
+    url?: string;
+    body?: Uint8Array;
+    encoding?: string;
+    cap?: number;
+    startedAt?: Date;
+    orgId?: string;
+  } = {},
 ): Promise<Recorded> {
   const rec = createRecorder({ store: () => store, env: {}, maxBodyBytes: opts.cap });
   const call = rec.start(
@@ -31,9 +46,17 @@ async function recordReal(
       traceId: null,
       spanId: null,
     },
-    { method: 'GET', url: opts.url ?? URL_OK, headers: { accept: 'application/json' }, startedAt: opts.startedAt ?? new Date() },
+    {
+      method: 'GET',
+      url: opts.url ?? URL_OK,
+      headers: { accept: 'application/json' },
+      startedAt: opts.startedAt ?? new Date(),
+    },
   );
-  call.response(200, { 'content-type': 'application/json', ...(opts.encoding ? { 'content-encoding': opts.encoding } : {}) });
+  call.response(200, {
+    'content-type': 'application/json',
+    ...(opts.encoding ? { 'content-encoding': opts.encoding } : {}),
+  });
   call.chunk(opts.body ?? Buffer.from(JSON.stringify(BODY)));
   await call.finish();
   const row = await getIntercept(store, call.id);
@@ -54,15 +77,25 @@ describeEachBackend('evaluateHandoff with a store', (backend) => {
   it('passes a recorded call, checking the row and the registry; the bundle may leave the body out', async () => {
     await trust();
     const ledger = new FixtureLedger(ORG, key);
-    const call = await recordReal(store(), ledger, { body: gzipSync(JSON.stringify(BODY)), encoding: 'gzip' });
+    const call = await recordReal(store(), ledger, {
+      body: gzipSync(JSON.stringify(BODY)),
+      encoding: 'gzip',
+    });
     const withBody = claimAbout(ledger, call, { json_path: '$.price', claimed_value: 101.5 });
-    const withoutBody = claimAbout(ledger, { ...call, wire: null }, { json_path: '$.symbol', claimed_value: 'ACME' });
+    const withoutBody = claimAbout(
+      ledger,
+      { ...call, wire: null },
+      { json_path: '$.symbol', claimed_value: 'ACME' },
+    );
     const result = await evaluateHandoff(payloadOf([withBody, withoutBody]), options());
     expect(result.errors).toEqual([]);
     expect(result.outcome).toBe('PASS');
     // The same payload without the store cannot get the left-out body.
     const { store: _, ...noStore } = options();
-    const offline = await evaluateHandoff(payloadOf([withoutBody]), { ...noStore, trustedEndpoints: ['https://api.example.com/v1/quotes/ACME'] });
+    const offline = await evaluateHandoff(payloadOf([withoutBody]), {
+      ...noStore,
+      trustedEndpoints: ['https://api.example.com/v1/quotes/ACME'],
+    });
     expect(offline.per_claim[0]).toMatchObject({ verdict: 'ERROR', check: 'body' });
   });
 
@@ -87,11 +120,15 @@ describeEachBackend('evaluateHandoff with a store', (backend) => {
     const claim = claimAbout(ledger, call, { json_path: '$.price', claimed_value: 101.5 });
     expect((await evaluateHandoff(payloadOf([claim]), options())).outcome).toBe('PASS');
     // A superuser bypasses the append-only trigger.
-    await store().raw.query('ALTER TABLE provably_intercepts DISABLE TRIGGER provably_intercepts_append_only');
+    await store().raw.query(
+      'ALTER TABLE provably_intercepts DISABLE TRIGGER provably_intercepts_append_only',
+    );
     try {
       await store().raw.query('UPDATE provably_intercepts SET status = 203 WHERE id = $1', [call.record.id]);
     } finally {
-      await store().raw.query('ALTER TABLE provably_intercepts ENABLE TRIGGER provably_intercepts_append_only');
+      await store().raw.query(
+        'ALTER TABLE provably_intercepts ENABLE TRIGGER provably_intercepts_append_only',
+      );
     }
     const result = await evaluateHandoff(payloadOf([claim]), options());
     expect(result.per_claim[0]).toMatchObject({ verdict: 'CAUGHT', check: 'proof' });
@@ -132,7 +169,10 @@ describeEachBackend('evaluateHandoff with a store', (backend) => {
   it('is ERROR for a body the recorder kept only in part', async () => {
     await trust();
     const ledger = new FixtureLedger(ORG, key);
-    const call = await recordReal(store(), ledger, { body: Buffer.from(JSON.stringify({ ...BODY, pad: 'x'.repeat(2000) })), cap: 1024 });
+    const call = await recordReal(store(), ledger, {
+      body: Buffer.from(JSON.stringify({ ...BODY, pad: 'x'.repeat(2000) })),
+      cap: 1024,
+    });
     expect(call.record.body_truncated).toBe(true);
     const result = await evaluateHandoff(
       payloadOf([claimAbout(ledger, call, { json_path: '$.price', claimed_value: 101.5 })]),
