@@ -41,6 +41,7 @@ import type {
   ProofCheck,
   ProofVerifier,
   TrustedKey,
+  TrustedKeySet,
 } from './types.js';
 import { bounded, showValue } from './values.js';
 
@@ -48,9 +49,9 @@ import { bounded, showValue } from './values.js';
  * Evaluates a handoff payload (an object, or its JSON text as a string or bytes). Resolves to
  * `{ outcome, per_claim, errors }`; never rejects.
  */
-export async function evaluateHandoff<K = TrustedKey>(
+export async function evaluateHandoff<T extends TrustedKeySet = readonly TrustedKey[]>(
   payload: unknown,
-  options: EvaluateOptions<K>,
+  options: EvaluateOptions<T>,
 ): Promise<EvaluationResult> {
   try {
     return await evaluate(payload, options);
@@ -63,10 +64,13 @@ export async function evaluateHandoff<K = TrustedKey>(
   }
 }
 
-async function evaluate<K>(input: unknown, options: EvaluateOptions<K>): Promise<EvaluationResult> {
+async function evaluate<T extends TrustedKeySet>(
+  input: unknown,
+  options: EvaluateOptions<T>,
+): Promise<EvaluationResult> {
   const errors: EvaluationError[] = [];
 
-  const opts = (options ?? {}) as Partial<EvaluateOptions<K>>;
+  const opts = (options ?? {}) as Partial<EvaluateOptions<T>>;
   const verifier = opts.verifyProof;
   if (
     verifier === null ||
@@ -79,7 +83,7 @@ async function evaluate<K>(input: unknown, options: EvaluateOptions<K>): Promise
       message: 'verifyProof must be a ProofVerifier ({ verify, leafBytes })',
     });
   }
-  if (!Array.isArray(opts.trustedKeys) || opts.trustedKeys.length === 0) {
+  if (!hasKeys(opts.trustedKeys)) {
     errors.push({ code: 'no-trusted-key', message: 'no trusted key: checkpoints cannot be verified' });
   }
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_DECODED_BYTES;
@@ -113,10 +117,10 @@ async function evaluate<K>(input: unknown, options: EvaluateOptions<K>): Promise
   if (errors.length > 0) return { outcome: 'ERROR', per_claim: [], errors };
 
   const payload = check.value;
-  const ctx: Context<K> = {
+  const ctx: Context<T> = {
     payload,
-    verifier: verifier as ProofVerifier<K>,
-    trustedKeys: opts.trustedKeys as readonly K[],
+    verifier: verifier as ProofVerifier<T>,
+    trustedKeys: opts.trustedKeys as T,
     store: opts.store,
     maxBodyBytes,
     endpoints: endpointContext({
@@ -145,11 +149,11 @@ async function evaluate<K>(input: unknown, options: EvaluateOptions<K>): Promise
   return { outcome: worstOutcome(perClaim.map((c) => c.verdict)), per_claim: perClaim, errors };
 }
 
-interface Context<K> {
+interface Context<T extends TrustedKeySet> {
   payload: HandoffPayload;
-  verifier: ProofVerifier<K>;
-  trustedKeys: readonly K[];
-  store: EvaluateOptions<K>['store'];
+  verifier: ProofVerifier<T>;
+  trustedKeys: T;
+  store: EvaluateOptions<T>['store'];
   maxBodyBytes: number;
   endpoints: EndpointContext;
   /** Decoded bodies by digest and encoding (filled only after a digest check passed). */
@@ -179,8 +183,8 @@ function entry(
   };
 }
 
-async function evaluateClaim<K>(
-  ctx: Context<K>,
+async function evaluateClaim<T extends TrustedKeySet>(
+  ctx: Context<T>,
   claim: HandoffClaim,
   index: number,
 ): Promise<ClaimEvaluation> {
@@ -239,7 +243,10 @@ async function evaluateClaim<K>(
     let same: boolean;
     try {
       const content = ctx.verifier.recordContent ? ctx.verifier.recordContent(row) : recordContentOf(row);
-      same = bytesEqual(ctx.verifier.leafBytes(content), ctx.verifier.leafBytes(record));
+      same = bytesEqual(
+        ctx.verifier.leafBytes(content, bundle.leaf_index),
+        ctx.verifier.leafBytes(record, bundle.leaf_index),
+      );
     } catch (err) {
       return done('ERROR', 'proof', `cannot compare the record with the stored row: ${messageOf(err)}`);
     }
@@ -292,8 +299,8 @@ async function evaluateClaim<K>(
   return done(value.verdict, value.check, value.reason, value.indexed);
 }
 
-function readBody<K>(
-  ctx: Context<K>,
+function readBody<T extends TrustedKeySet>(
+  ctx: Context<T>,
   sha256: string,
   encoding: string | null,
   wire: Uint8Array,
@@ -317,6 +324,13 @@ function readBody<K>(
     ctx.bodies.set(key, cached);
   }
   return cached;
+}
+
+/** A non-empty key set: an array or Map/Set with entries, or an object with own keys. */
+function hasKeys(keys: unknown): boolean {
+  if (Array.isArray(keys)) return keys.length > 0;
+  if (keys instanceof Map || keys instanceof Set) return keys.size > 0;
+  return keys !== null && typeof keys === 'object' && Object.keys(keys).length > 0;
 }
 
 function isProofCheck(v: unknown): v is ProofCheck {

@@ -21,5 +21,6 @@ export type {
   ProofCheck,
   ProofVerifier,
   TrustedKey,
+  TrustedKeySet,
 } from './types.js';
 export { jsonEqual, MAX_SHOWN_VALUE_CHARS, showValue } from './values.js';

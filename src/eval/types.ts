@@ -22,25 +22,37 @@ import type { Store } from '../store/index.js';
  */
 export type ProofCheck = { ok: true } | { ok: false; reason: string; unavailable?: boolean };
 
-/** The default trusted-key shape: an Ed25519 public key (32 raw bytes) and the id checkpoints name. */
+/** An Ed25519 public key (32 raw bytes) and the id checkpoints name it by. */
 export interface TrustedKey {
   keyId: string;
   publicKey: Uint8Array;
 }
 
 /**
- * What the evaluator needs from the ledger (src/ledger implements it; the evaluator never
- * imports the ledger). `K` is the ledger's trusted-key type; the evaluator passes the keys
- * through untouched and only requires at least one.
+ * The set of trusted keys, in whatever shape the verifier takes: an array (default:
+ * TrustedKey[]), a Map or Set, or a plain object keyed by key id (src/ledger's TrustedKeys,
+ * key id → public key PEM). The evaluator passes it to the verifier untouched; it only refuses
+ * to run (ERROR) when the set is missing or empty.
  */
-export interface ProofVerifier<K = TrustedKey> {
+export type TrustedKeySet =
+  | readonly unknown[]
+  | ReadonlyMap<unknown, unknown>
+  | ReadonlySet<unknown>
+  | object;
+
+/**
+ * What the evaluator needs from the ledger (src/ledger implements it; the evaluator never
+ * imports the ledger). `T` is the verifier's trusted-key set.
+ */
+export interface ProofVerifier<T extends TrustedKeySet = readonly TrustedKey[]> {
   /**
-   * The exact bytes the ledger commits to for a record's content: the RFC 6962 leaf input, so
-   * the leaf hash is SHA-256(0x00 ‖ leafBytes(record)). The evaluator also uses it to compare a
-   * bundle's record with the stored row byte for byte. Must be deterministic; may throw for
-   * content it cannot serialize (the claim is then ERROR).
+   * The exact bytes the ledger commits to for a record at a leaf index: the RFC 6962 leaf input,
+   * so the leaf hash is SHA-256(0x00 ‖ leafBytes(record, leafIndex)). The evaluator uses it to
+   * compare a bundle's record with the stored row byte for byte (both at the bundle's
+   * leaf_index). Must be deterministic; may throw for content it cannot serialize (the claim is
+   * then ERROR).
    */
-  leafBytes(record: HandoffRecordContent): Uint8Array;
+  leafBytes(record: HandoffRecordContent, leafIndex: number): Uint8Array;
   /**
    * Verifies the whole chain for one bundle: leaf hash of `bundle.record` → `inclusion_proof`
    * at `leaf_index` → `checkpoint.root_hash` for `checkpoint.tree_size` → `checkpoint.signature`
@@ -48,7 +60,7 @@ export interface ProofVerifier<K = TrustedKey> {
    * payload schema (hex fields are well-formed) but is otherwise untrusted. Should not throw;
    * a throw (or a malformed answer) makes the claim ERROR.
    */
-  verify(bundle: HandoffProofBundle, trustedKeys: readonly K[]): ProofCheck | Promise<ProofCheck>;
+  verify(bundle: HandoffProofBundle, trustedKeys: T): ProofCheck | Promise<ProofCheck>;
   /**
    * Optional: the ledger's mapping of a stored row to leaf content, used for the store check.
    * Default: recordContentOf from src/handoff (started_at as toISOString()).
@@ -56,10 +68,10 @@ export interface ProofVerifier<K = TrustedKey> {
   recordContent?(record: InterceptRecord): HandoffRecordContent;
 }
 
-export interface EvaluateOptions<K = TrustedKey> {
-  /** Keys whose checkpoints are accepted. Empty or missing: the evaluation is ERROR. */
-  trustedKeys: readonly K[];
-  verifyProof: ProofVerifier<K>;
+export interface EvaluateOptions<T extends TrustedKeySet = readonly TrustedKey[]> {
+  /** Keys whose checkpoints are accepted (see TrustedKeySet). Empty or missing: ERROR. */
+  trustedKeys: T;
+  verifyProof: ProofVerifier<T>;
   /**
    * The receiver's own trusted-endpoint entries (normalized URLs / templates). When given, the
    * store's registry is not read for endpoints.

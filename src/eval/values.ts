@@ -1,7 +1,7 @@
 /**
  * JSON value helpers of the evaluator: RFC 8785 equality and bounded display.
  */
-import canonicalize from 'canonicalize';
+import { canonicalJson } from '../handoff/jcs.js';
 
 /**
  * Whether two JSON values are equal under RFC 8785: the same canonical text. Computed
@@ -49,7 +49,7 @@ export function showValue(value: unknown): string | null {
   if (value === undefined) return null;
   let text: string | undefined;
   try {
-    text = canonicalize(value);
+    text = canonicalJson(value);
   } catch {
     try {
       text = JSON.stringify(value);

@@ -2,8 +2,8 @@
  * The one serialization of a payload that is sent and signed: RFC 8785 (JSON Canonicalization
  * Scheme) text of a schema-valid payload.
  */
-import canonicalize from 'canonicalize';
 import { ProvablyHandoffSchemaError } from './errors.js';
+import { canonicalJson } from './jcs.js';
 import { validateHandoffPayload } from './schema.js';
 import type { HandoffPayload } from './types.js';
 
@@ -16,7 +16,7 @@ export function canonicalPayloadJson(payload: HandoffPayload): string {
   if (!check.ok) throw new ProvablyHandoffSchemaError(check.issues);
   let text: string | undefined;
   try {
-    text = canonicalize(payload);
+    text = canonicalJson(payload);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new ProvablyHandoffSchemaError([

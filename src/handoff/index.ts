@@ -24,6 +24,7 @@ export {
   ProvablyModelClaimsError,
   type SchemaIssue,
 } from './errors.js';
+export { canonicalJson } from './jcs.js';
 export { jsonPathError } from './jsonpath.js';
 export { type ParseClaimsOptions, type ParsedModelClaims, parseClaimsFromModel } from './parse.js';
 export { type PostHandoffOptions, type PostHandoffResult, postHandoff } from './post.js';

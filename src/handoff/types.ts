@@ -54,7 +54,7 @@ export interface HandoffRecordContent {
   body_size: number;
   body_truncated: boolean;
   error: string | null;
-  /** RFC 3339. */
+  /** UTC with milliseconds, as toISOString writes it. */
   started_at: string;
   duration_ms: number | null;
 }
@@ -65,10 +65,10 @@ export interface HandoffCheckpoint {
   tree_size: number;
   /** Lower-case hex. */
   root_hash: string;
-  /** RFC 3339. */
+  /** UTC with milliseconds, as toISOString writes it. */
   timestamp: string;
   key_id: string;
-  /** Ed25519 signature, lower-case hex (128 characters). */
+  /** Ed25519 signature (64 bytes), standard base64 with padding. */
   signature: string;
 }
 

@@ -60,6 +60,13 @@ const RECORD_COLUMNS = [
   'created_at',
 ];
 const SUB_MS = `(i.started_at <> date_trunc('milliseconds', i.started_at)) AS started_sub_ms`;
+/**
+ * Checkpoint columns. The time comes as text with microseconds, so a stored time that differs
+ * from the signed one below the millisecond is not hidden by the driver's Date conversion.
+ */
+const CHECKPOINT_COLUMNS = `id, org_id, tree_size, encode(root_hash, 'hex') AS root_hash,
+  to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS "timestamp", key_id,
+  encode(signature, 'base64') AS signature`;
 
 /** A checkpoint as stored, with its row id. */
 export interface StoredCheckpoint extends Checkpoint {
@@ -255,8 +262,7 @@ export async function issueCheckpoint(
 export async function listCheckpoints(q: Queryable, orgId: string): Promise<StoredCheckpoint[]> {
   checkOrgId(orgId, 'orgId');
   const result = await q.query<Record<string, unknown>>(
-    `SELECT id, org_id, tree_size, encode(root_hash, 'hex') AS root_hash, "timestamp", key_id,
-            encode(signature, 'base64') AS signature
+    `SELECT ${CHECKPOINT_COLUMNS}
      FROM provably_checkpoints WHERE org_id = $1 ORDER BY tree_size, "timestamp", id`,
     [orgId],
   );
@@ -267,8 +273,7 @@ export async function listCheckpoints(q: Queryable, orgId: string): Promise<Stor
 export async function latestCheckpoint(q: Queryable, orgId: string): Promise<StoredCheckpoint | null> {
   checkOrgId(orgId, 'orgId');
   const result = await q.query<Record<string, unknown>>(
-    `SELECT id, org_id, tree_size, encode(root_hash, 'hex') AS root_hash, "timestamp", key_id,
-            encode(signature, 'base64') AS signature
+    `SELECT ${CHECKPOINT_COLUMNS}
      FROM provably_checkpoints WHERE org_id = $1 ORDER BY tree_size DESC, "timestamp" DESC, id DESC LIMIT 1`,
     [orgId],
   );
@@ -463,6 +468,8 @@ export async function verifyLog(
   const checkBodies = options.checkBodies !== false;
   const progress = options.onProgress ?? (() => {});
   const problems: LedgerProblem[] = [];
+  /** checkpoint-mismatch problems → the tree size of their checkpoint (end of the damaged range). */
+  const mismatchEnd = new Map<LedgerProblem, number>();
   type NewProblem = Omit<LedgerProblem, 'recordId' | 'checkpointId' | 'changed'> & Partial<LedgerProblem>;
   const add = (p: NewProblem): LedgerProblem => {
     const problem: LedgerProblem = { recordId: null, checkpointId: null, changed: 'unknown', ...p };
@@ -529,8 +536,6 @@ export async function verifyLog(
   }
 
   const checkpoints = await listCheckpoints(q, orgId);
-  /** checkpoint-mismatch problems → the tree size of their checkpoint (end of the damaged range). */
-  const mismatchEnd = new Map<LedgerProblem, number>();
   let verified = 0;
   let latestVerified: StoredCheckpoint | null = null;
   let lastGood: StoredCheckpoint | null = null;
@@ -827,13 +832,16 @@ function checkTreeSize(name: string, size: number): void {
 }
 
 function toCheckpoint(row: Record<string, unknown>): StoredCheckpoint {
-  const ts = row.timestamp instanceof Date ? row.timestamp : new Date(String(row.timestamp));
+  // Microseconds "…ss.mmm000" are the signed millisecond form; any other digits stay visible
+  // (and then fail verification as a malformed timestamp).
+  const micro = String(row.timestamp);
+  const timestamp = /\.\d{3}000$/.test(micro) ? `${micro.slice(0, -3)}Z` : `${micro}Z`;
   return {
     id: String(row.id),
     org_id: String(row.org_id),
     tree_size: Number(row.tree_size),
     root_hash: String(row.root_hash),
-    timestamp: Number.isNaN(ts.getTime()) ? String(row.timestamp) : ts.toISOString(),
+    timestamp,
     key_id: String(row.key_id),
     signature: String(row.signature).replace(/\s+/g, ''),
   };

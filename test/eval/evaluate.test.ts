@@ -3,7 +3,7 @@
 // failed proof.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { evaluateHandoff, type ProofVerifier, type TrustedKey } from '../../src/eval/index.js';
+import { evaluateHandoff, type ProofVerifier } from '../../src/eval/index.js';
 import type { HandoffClaim, HandoffPayload } from '../../src/handoff/index.js';
 import {
   claimAbout,
@@ -132,9 +132,9 @@ describe('evaluateHandoff: proofs (CAUGHT "proof")', () => {
     [
       'signature bit',
       (c) => {
-        const sig = Buffer.from(c.proof.checkpoint.signature, 'hex');
+        const sig = Buffer.from(c.proof.checkpoint.signature, 'base64');
         sig[5] = (sig[5] as number) ^ 0x01;
-        c.proof.checkpoint.signature = sig.toString('hex');
+        c.proof.checkpoint.signature = sig.toString('base64');
       },
     ],
     [
@@ -192,7 +192,7 @@ describe('evaluateHandoff: proofs (CAUGHT "proof")', () => {
   it('is ERROR, not CAUGHT, when the verifier throws, answers nonsense or cannot decide', async () => {
     const { payload, key } = oneClaim();
     const base = fixtureVerifier();
-    const variants: ProofVerifier<TrustedKey>[] = [
+    const variants: ProofVerifier[] = [
       {
         ...base,
         verify: () => {
@@ -367,7 +367,7 @@ describe('evaluateHandoff: payload-level ERROR', () => {
 
   it('is ERROR without a trusted key, and never asks the verifier', async () => {
     const { payload, verifier } = oneClaim();
-    for (const trustedKeys of [[], undefined, null, 'key']) {
+    for (const trustedKeys of [[], {}, new Map(), new Set(), undefined, null, 'key']) {
       const result = await evaluateHandoff(payload, {
         trustedKeys,
         verifyProof: verifier,
@@ -377,6 +377,32 @@ describe('evaluateHandoff: payload-level ERROR', () => {
       expect(result.errors.map((e) => e.code)).toEqual(['no-trusted-key']);
     }
     expect(verifier.calls).toBe(0);
+  });
+
+  it('accepts any non-empty key set shape, such as a map of key id to key (src/ledger style)', async () => {
+    const { payload, key } = oneClaim();
+    const base = fixtureVerifier();
+    const byId: ProofVerifier<Readonly<Record<string, Uint8Array>>> = {
+      leafBytes: base.leafBytes,
+      verify: (bundle, keys) =>
+        base.verify(
+          bundle,
+          Object.entries(keys).map(([keyId, publicKey]) => ({ keyId, publicKey })),
+        ),
+    };
+    const opts = { verifyProof: byId, trustedEndpoints: TRUSTED };
+    expect(
+      (await evaluateHandoff(payload, { ...opts, trustedKeys: { [key.keyId]: key.trusted.publicKey } }))
+        .outcome,
+    ).toBe('PASS');
+    const other = newSigningKey();
+    expect(
+      (await evaluateHandoff(payload, { ...opts, trustedKeys: { [key.keyId]: other.trusted.publicKey } }))
+        .outcome,
+    ).toBe('CAUGHT');
+    expect((await evaluateHandoff(payload, { ...opts, trustedKeys: {} })).errors[0]?.code).toBe(
+      'no-trusted-key',
+    );
   });
 
   it('is ERROR without a usable verifier or with bad options', async () => {

@@ -5,8 +5,10 @@
  * over node:crypto. It implements the evaluator's ProofVerifier, so tests exercise real proofs:
  * a flipped bit anywhere in a bundle fails verification.
  *
- * Leaf bytes: UTF-8 of the record content's RFC 8785 JSON. Checkpoint signature: Ed25519 over
- * "provably-test-checkpoint/v1\n" + RFC 8785 JSON of the checkpoint without its signature.
+ * Leaf bytes: UTF-8 of the RFC 8785 JSON of the record content plus its leaf_index (so a leaf
+ * moved to another index no longer verifies, as in src/ledger). Checkpoint signature: Ed25519
+ * over "provably-test-checkpoint/v1\n" + RFC 8785 JSON of the checkpoint without its signature,
+ * in base64.
  * (src/ledger defines the production formats; the evaluator depends on neither.)
  */
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
@@ -113,12 +115,12 @@ export function checkpointMessage(cp: Omit<HandoffCheckpoint, 'signature'>): Buf
   return Buffer.from(`provably-test-checkpoint/v1\n${body}`, 'utf8');
 }
 
-export function leafBytes(record: HandoffRecordContent): Uint8Array {
-  return Buffer.from(canonicalize(record) as string, 'utf8');
+export function leafBytes(record: HandoffRecordContent, leafIndex: number): Uint8Array {
+  return Buffer.from(canonicalize({ ...record, leaf_index: leafIndex }) as string, 'utf8');
 }
 
 /** The ProofVerifier the evaluator is given in tests. */
-export function fixtureVerifier(): ProofVerifier<TrustedKey> & { calls: number } {
+export function fixtureVerifier(): ProofVerifier & { calls: number } {
   const verifier = {
     calls: 0,
     leafBytes,
@@ -132,10 +134,10 @@ export function fixtureVerifier(): ProofVerifier<TrustedKey> & { calls: number }
         key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key.publicKey).toString('base64url') },
         format: 'jwk',
       });
-      if (!verify(null, checkpointMessage(cp), publicKey, Buffer.from(cp.signature, 'hex'))) {
+      if (!verify(null, checkpointMessage(cp), publicKey, Buffer.from(cp.signature, 'base64'))) {
         return { ok: false, reason: 'checkpoint signature does not verify' };
       }
-      const leaf = leafHash(leafBytes(bundle.record));
+      const leaf = leafHash(leafBytes(bundle.record, bundle.leaf_index));
       const path = bundle.inclusion_proof.map((h) => Buffer.from(h, 'hex'));
       if (!verifyInclusion(bundle.leaf_index, cp.tree_size, leaf, path, Buffer.from(cp.root_hash, 'hex'))) {
         return { ok: false, reason: 'inclusion proof does not lead to the checkpoint root' };
@@ -156,7 +158,7 @@ export class FixtureLedger {
   ) {}
 
   append(record: HandoffRecordContent): number {
-    this.leaves.push(leafHash(leafBytes(record)));
+    this.leaves.push(leafHash(leafBytes(record, this.leaves.length)));
     return this.leaves.length - 1;
   }
 
@@ -170,7 +172,7 @@ export class FixtureLedger {
     };
     return {
       ...unsigned,
-      signature: sign(null, checkpointMessage(unsigned), key.privateKey).toString('hex'),
+      signature: sign(null, checkpointMessage(unsigned), key.privateKey).toString('base64'),
     };
   }
 

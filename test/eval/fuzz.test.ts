@@ -50,12 +50,13 @@ function assertShape(result: EvaluationResult): void {
   }
 }
 
-function flipHexBit(hex: string, bit: number): string {
-  const bytes = Buffer.from(hex, 'hex');
+function flipBit(text: string, bit: number, encoding: 'hex' | 'base64'): string {
+  const bytes = Buffer.from(text, encoding);
   const i = bit % (bytes.length * 8);
   bytes[i >> 3] = (bytes[i >> 3] as number) ^ (1 << (i & 7));
-  return bytes.toString('hex');
+  return bytes.toString(encoding);
 }
+const flipHexBit = (hex: string, bit: number) => flipBit(hex, bit, 'hex');
 
 function changeRecordField(record: HandoffRecordContent, which: number, salt: number): void {
   const fields = Object.keys(record) as (keyof HandoffRecordContent)[];
@@ -107,7 +108,7 @@ function mutate(
       }
       return;
     case 'sig-bit':
-      p.checkpoint.signature = flipHexBit(p.checkpoint.signature, m.bit);
+      p.checkpoint.signature = flipBit(p.checkpoint.signature, m.bit, 'base64');
       return;
     case 'root-bit':
       p.checkpoint.root_hash = flipHexBit(p.checkpoint.root_hash, m.bit);
@@ -145,7 +146,7 @@ function mutate(
     case 'wrong-key': {
       // A well-formed checkpoint over the same tree, signed by a key that is not trusted.
       const { signature: _, ...unsigned } = p.checkpoint;
-      p.checkpoint.signature = sign(null, checkpointMessage(unsigned), rogue.privateKey).toString('hex');
+      p.checkpoint.signature = sign(null, checkpointMessage(unsigned), rogue.privateKey).toString('base64');
       return;
     }
     case 'record-field':

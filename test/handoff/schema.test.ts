@@ -134,6 +134,31 @@ describe('the published schema', () => {
         },
       ],
       [
+        'hex signature',
+        (p) => {
+          first(p).proof.checkpoint.signature = 'ab'.repeat(64);
+        },
+      ],
+      [
+        'non-canonical base64 signature',
+        (p) => {
+          const sig = first(p).proof.checkpoint.signature;
+          first(p).proof.checkpoint.signature = `${sig.slice(0, 85)}B==`;
+        },
+      ],
+      [
+        'timestamp with an offset',
+        (p) => {
+          first(p).proof.checkpoint.timestamp = '2025-01-02T03:04:05.000+00:00';
+        },
+      ],
+      [
+        'timestamp without milliseconds',
+        (p) => {
+          first(p).proof.record.started_at = '2025-01-02T03:04:05Z';
+        },
+      ],
+      [
         'negative leaf index',
         (p) => {
           first(p).proof.leaf_index = -1;

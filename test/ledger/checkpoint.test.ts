@@ -32,7 +32,14 @@ describe('checkpoints', () => {
       signature: expect.stringMatching(/^[A-Za-z0-9+/]{86}==$/),
     });
     // Any Ed25519 implementation can check it from the text alone.
-    expect(verify(null, Buffer.from(message), createPublicKey(signer.publicKeyPem), Buffer.from(cp.signature, 'base64'))).toBe(true);
+    expect(
+      verify(
+        null,
+        Buffer.from(message),
+        createPublicKey(signer.publicKeyPem),
+        Buffer.from(cp.signature, 'base64'),
+      ),
+    ).toBe(true);
     expect(verifyCheckpoint(cp, trusted)).toEqual({ ok: true, checkpoint: cp });
   });
 
@@ -60,7 +67,10 @@ describe('checkpoints', () => {
     ];
     for (const change of bad) {
       expect(() =>
-        signCheckpoint({ org_id: 'acme', tree_size: 1, root_hash: ROOT, timestamp: TS, ...change } as never, signer),
+        signCheckpoint(
+          { org_id: 'acme', tree_size: 1, root_hash: ROOT, timestamp: TS, ...change } as never,
+          signer,
+        ),
       ).toThrow(ProvablyLedgerArgumentError);
     }
   });
@@ -92,13 +102,24 @@ describe('checkpoints', () => {
 
   it('accepts only a trusted key that really has the key id', () => {
     expect(verifyCheckpoint(cp, {})).toMatchObject({ ok: false, reason: 'unknown-key' });
-    expect(verifyCheckpoint(cp, { [signer.keyId]: other.publicKeyPem })).toMatchObject({ ok: false, reason: 'bad-key' });
-    expect(verifyCheckpoint(cp, { [signer.keyId]: 'not a key' })).toMatchObject({ ok: false, reason: 'bad-key' });
-    const signedByOther = signCheckpoint({ org_id: 'acme', tree_size: 42, root_hash: ROOT, timestamp: TS }, other);
+    expect(verifyCheckpoint(cp, { [signer.keyId]: other.publicKeyPem })).toMatchObject({
+      ok: false,
+      reason: 'bad-key',
+    });
+    expect(verifyCheckpoint(cp, { [signer.keyId]: 'not a key' })).toMatchObject({
+      ok: false,
+      reason: 'bad-key',
+    });
+    const signedByOther = signCheckpoint(
+      { org_id: 'acme', tree_size: 42, root_hash: ROOT, timestamp: TS },
+      other,
+    );
     expect(verifyCheckpoint(signedByOther, trusted)).toMatchObject({ ok: false, reason: 'unknown-key' });
     expect(verifyCheckpoint(signedByOther, trustedKeysOf(signer, other)).ok).toBe(true);
     // A signature moved to another key id does not verify there.
-    expect(verifyCheckpoint({ ...signedByOther, key_id: signer.keyId }, trustedKeysOf(signer, other))).toMatchObject({
+    expect(
+      verifyCheckpoint({ ...signedByOther, key_id: signer.keyId }, trustedKeysOf(signer, other)),
+    ).toMatchObject({
       ok: false,
       reason: 'bad-signature',
     });

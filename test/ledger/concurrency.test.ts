@@ -3,9 +3,16 @@
  * PostgreSQL they run on separate pooled connections), and, on PostgreSQL, separate processes.
  */
 import { expect, it } from 'vitest';
-import { appendLeaves, generateSigningKeyPem, issueCheckpoint, signerFromPem, trustedKeysOf, verifyLog } from '../../src/ledger/index.js';
+import {
+  appendLeaves,
+  generateSigningKeyPem,
+  issueCheckpoint,
+  signerFromPem,
+  trustedKeysOf,
+  verifyLog,
+} from '../../src/ledger/index.js';
 import type { Queryable } from '../../src/store/types.js';
-import { describeEachBackend, startSourceChild, srcModule, useTestStore } from '../helpers/backends.js';
+import { describeEachBackend, srcModule, startSourceChild, useTestStore } from '../helpers/backends.js';
 import { insertRecords } from './fixtures.js';
 
 const signer = signerFromPem(generateSigningKeyPem());
@@ -51,7 +58,10 @@ describeEachBackend('ledger concurrency', (backend) => {
     expectGapFree(rows, 600);
     expect(new Set(rows.map((r) => r.record_id))).toEqual(new Set(batches.flat()));
     await issueCheckpoint(store(), org, signer);
-    expect(await verifyLog(store(), org, { trustedKeys: trustedKeysOf(signer) })).toMatchObject({ ok: true, treeSize: 600 });
+    expect(await verifyLog(store(), org, { trustedKeys: trustedKeysOf(signer) })).toMatchObject({
+      ok: true,
+      treeSize: 600,
+    });
   });
 
   it('appenders racing a checkpoint issuer: every checkpoint is a prefix of the final log', async () => {
@@ -60,7 +70,9 @@ describeEachBackend('ledger concurrency', (backend) => {
       ...Array.from({ length: 4 }, (_, w) =>
         (async () => {
           for (let i = 0; i < 5; i++) {
-            await store().transaction(async (tx) => appendLeaves(tx, org, await insertRecords(tx, org, 10, w * 100 + i)));
+            await store().transaction(async (tx) =>
+              appendLeaves(tx, org, await insertRecords(tx, org, 10, w * 100 + i)),
+            );
           }
         })(),
       ),
@@ -104,7 +116,9 @@ describeEachBackend('ledger concurrency', (backend) => {
         await store.close();
         console.log('DONE');`;
       const startAt = String(Date.now() + 1500);
-      const children = [1, 2].map((seed) => startSourceChild(code(seed), { env: { DB_URL: url, START_AT: startAt } }));
+      const children = [1, 2].map((seed) =>
+        startSourceChild(code(seed), { env: { DB_URL: url, START_AT: startAt } }),
+      );
       const results = await Promise.all(children.map((c) => c.exited));
       for (const r of results) expect(r.code, r.stderr).toBe(0);
       const rows = await leafRows(store(), org);
@@ -115,10 +129,15 @@ describeEachBackend('ledger concurrency', (backend) => {
          WHERE l.org_id = $1 ORDER BY l.leaf_index`,
         [org],
       );
-      const switches = owners.rows.filter((r, i) => i > 0 && r.agent_id !== owners.rows[i - 1]?.agent_id).length;
+      const switches = owners.rows.filter(
+        (r, i) => i > 0 && r.agent_id !== owners.rows[i - 1]?.agent_id,
+      ).length;
       expect(switches).toBeGreaterThan(1);
       await issueCheckpoint(store(), org, signer);
-      expect(await verifyLog(store(), org, { trustedKeys: trustedKeysOf(signer) })).toMatchObject({ ok: true, treeSize: 420 });
+      expect(await verifyLog(store(), org, { trustedKeys: trustedKeysOf(signer) })).toMatchObject({
+        ok: true,
+        treeSize: 420,
+      });
     });
   }
 });

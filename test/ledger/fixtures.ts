@@ -57,7 +57,13 @@ export function makeRows(orgId: string, n: number, seed = 1): FixtureRow[] {
       Array.from({ length: 1 + Math.floor(rand() * 300) }, () => Math.floor(rand() * 256)),
     );
     const failed = kind === 4;
-    const kept = failed ? null : kind === 2 ? full.subarray(0, Math.floor(full.length / 2)) : kind === 3 ? Buffer.alloc(0) : full;
+    const kept = failed
+      ? null
+      : kind === 2
+        ? full.subarray(0, Math.floor(full.length / 2))
+        : kind === 3
+          ? Buffer.alloc(0)
+          : full;
     const whole = kind === 3 ? Buffer.alloc(0) : full;
     rows.push({
       id: randomUUID(),

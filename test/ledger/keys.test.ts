@@ -83,7 +83,9 @@ describe('loadSigner', () => {
     const want = signerFromPem(pem).keyId;
     const dir = tempDir();
     expect(loadSigner({ env: { PROVABLY_SIGNING_KEY: pem, PROVABLY_DATA_DIR: dir } }).keyId).toBe(want);
-    expect(loadSigner({ env: { PROVABLY_SIGNING_KEY: pem.trim().replaceAll('\n', '\\n') } }).keyId).toBe(want);
+    expect(loadSigner({ env: { PROVABLY_SIGNING_KEY: pem.trim().replaceAll('\n', '\\n') } }).keyId).toBe(
+      want,
+    );
     const file = join(dir, 'my-key.pem');
     writeFileSync(file, pem, { mode: 0o600 });
     expect(loadSigner({ env: { PROVABLY_SIGNING_KEY: file } }).keyId).toBe(want);
@@ -102,7 +104,10 @@ describe('loadSigner', () => {
   });
 
   it('refuses keys that are not Ed25519 private keys, and missing files, with ProvablySigningKeyError', () => {
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
     const pub = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' });
     const cases: [string, string][] = [
       [rsa.toString(), 'invalid'],
@@ -148,7 +153,9 @@ describe('loadSigner', () => {
     const startAt = String(Date.now() + 1500);
     const results = await Promise.all(
       Array.from({ length: 4 }, () =>
-        runSourceChild(code, { env: { PROVABLY_DATA_DIR: dir, PROVABLY_SIGNING_KEY: undefined, START_AT: startAt } }),
+        runSourceChild(code, {
+          env: { PROVABLY_DATA_DIR: dir, PROVABLY_SIGNING_KEY: undefined, START_AT: startAt },
+        }),
       ),
     );
     const ids = results.map((r) => {

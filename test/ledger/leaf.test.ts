@@ -41,7 +41,10 @@ describe('leaf content', () => {
         '"trace_id":"0af7651916cd43dd8448eb211c80319c","url":"https://api.example.com/v1/search?q=x"}',
     );
     // RFC 6962 leaf hash of those bytes.
-    const expected = createHash('sha256').update(Buffer.from([0])).update(leafBytes(base, 7)).digest('hex');
+    const expected = createHash('sha256')
+      .update(Buffer.from([0]))
+      .update(leafBytes(base, 7))
+      .digest('hex');
     expect(hex(recordLeafHash(base, 7))).toBe(expected);
   });
 
@@ -128,7 +131,9 @@ describe('leaf content', () => {
     expect(Buffer.from(bytes).toString('utf8')).toBe(t);
     expect(Buffer.from(bytes).includes(Buffer.from('例え', 'utf8'))).toBe(true);
     // The same text spelled with other normalization is another leaf: no normalization happens.
-    expect(hex(recordLeafHash({ ...base, url: 'e\u0301' }, 0))).not.toBe(hex(recordLeafHash({ ...base, url: 'é' }, 0)));
+    expect(hex(recordLeafHash({ ...base, url: 'e\u0301' }, 0))).not.toBe(
+      hex(recordLeafHash({ ...base, url: 'é' }, 0)),
+    );
   });
 
   it('refuses values canonical JSON cannot hold, with ProvablyLeafContentError', () => {

@@ -77,7 +77,11 @@ describeEachBackend('ledger log', (backend) => {
     const first = await appendLeaves(store(), org, ids.slice(0, 5));
     expect(first.leaves.map((l) => l.leafIndex)).toEqual([0, 1, 2, 3, 4]);
     expect(first.treeSize).toBe(5);
-    const second = await appendLeaves(store(), org, ids.slice(5).map((id) => ({ id: id.toUpperCase() })));
+    const second = await appendLeaves(
+      store(),
+      org,
+      ids.slice(5).map((id) => ({ id: id.toUpperCase() })),
+    );
     expect(second.leaves.map((l) => l.leafIndex)).toEqual([5, 6, 7, 8, 9, 10, 11]);
     expect(second.leaves.map((l) => l.recordId)).toEqual(ids.slice(5));
     for (const leaf of [...first.leaves, ...second.leaves]) {
@@ -103,7 +107,10 @@ describeEachBackend('ledger log', (backend) => {
         throw new Error('batch failed');
       }),
     ).rejects.toThrow('batch failed');
-    const none = await store().query('SELECT count(*)::int AS n FROM provably_ledger_leaves WHERE org_id = $1', [org]);
+    const none = await store().query(
+      'SELECT count(*)::int AS n FROM provably_ledger_leaves WHERE org_id = $1',
+      [org],
+    );
     expect(none.rows[0]).toEqual({ n: 0 });
     const result = await store().transaction(async (tx) => {
       const ids = await insertRecords(tx, org, 3, 2);
@@ -131,7 +138,10 @@ describeEachBackend('ledger log', (backend) => {
       expect((err as ProvablyLedgerRecordError).code).toBe('PROVABLY_LEDGER_RECORD');
     }
     expect(await rejection(appendLeaves(store(), org, ['nope']))).toBeInstanceOf(ProvablyInvalidIdError);
-    const count = await store().query('SELECT count(*)::int AS n FROM provably_ledger_leaves WHERE org_id = $1', [org]);
+    const count = await store().query(
+      'SELECT count(*)::int AS n FROM provably_ledger_leaves WHERE org_id = $1',
+      [org],
+    );
     expect(count.rows[0]).toEqual({ n: 1 });
   });
 
@@ -146,20 +156,42 @@ describeEachBackend('ledger log', (backend) => {
       { id: b[2] as string, orgId: 'log-by-b' },
     ]);
     expect(results.map((r) => [r.orgId, r.leaves.map((l) => [l.recordId, l.leafIndex])])).toEqual([
-      ['log-by-a', [[a[0], 0], [a[1], 1]]],
-      ['log-by-b', [[b[0], 0], [b[1], 1], [b[2], 2]]],
+      [
+        'log-by-a',
+        [
+          [a[0], 0],
+          [a[1], 1],
+        ],
+      ],
+      [
+        'log-by-b',
+        [
+          [b[0], 0],
+          [b[1], 1],
+          [b[2], 2],
+        ],
+      ],
     ]);
   });
 
   it('issues signed checkpoints whose proofs verify offline with only the public key', async () => {
     const org = 'log-proofs';
     const ids = await insertRecords(store(), org, 37, 3);
-    await expect(inclusionProof(store(), org, ids[0] as string)).rejects.toBeInstanceOf(ProvablyLedgerRecordError);
+    await expect(inclusionProof(store(), org, ids[0] as string)).rejects.toBeInstanceOf(
+      ProvablyLedgerRecordError,
+    );
     await appendLeaves(store(), org, ids.slice(0, 13));
-    const cp1 = await issueCheckpoint(store(), org, signer, { now: () => new Date('2025-05-01T00:00:00.000Z') });
+    const cp1 = await issueCheckpoint(store(), org, signer, {
+      now: () => new Date('2025-05-01T00:00:00.000Z'),
+    });
     await appendLeaves(store(), org, ids.slice(13));
     const cp2 = await issueCheckpoint(store(), org, signer);
-    expect(cp1).toMatchObject({ org_id: org, tree_size: 13, timestamp: '2025-05-01T00:00:00.000Z', key_id: signer.keyId });
+    expect(cp1).toMatchObject({
+      org_id: org,
+      tree_size: 13,
+      timestamp: '2025-05-01T00:00:00.000Z',
+      key_id: signer.keyId,
+    });
     expect(cp2.tree_size).toBe(37);
     // Stored and read back exactly as signed.
     expect(await listCheckpoints(store(), org)).toEqual([cp1, cp2]);
@@ -173,19 +205,25 @@ describeEachBackend('ledger log', (backend) => {
       const record = await getIntercept(store(), id);
       const proof = JSON.parse(JSON.stringify(await inclusionProof(store(), org, id)));
       expect(proof).toMatchObject({ leafIndex: i, treeSize: 37, rootHash: cp2.root_hash });
-      expect(verifyRecordProof({ proof, checkpoint: offline.cp2, trustedKeys: keys, record: record ?? undefined })).toEqual({
+      expect(
+        verifyRecordProof({ proof, checkpoint: offline.cp2, trustedKeys: keys, record: record ?? undefined }),
+      ).toEqual({
         ok: true,
       });
       // Against the older checkpoint too, when it covers the record.
       if (i < 13) {
         const old = await inclusionProof(store(), org, id, 13);
-        expect(verifyRecordProof({ proof: old, checkpoint: offline.cp1, trustedKeys: keys })).toEqual({ ok: true });
+        expect(verifyRecordProof({ proof: old, checkpoint: offline.cp1, trustedKeys: keys })).toEqual({
+          ok: true,
+        });
       } else {
         await expect(inclusionProof(store(), org, id, 13)).rejects.toMatchObject({ reason: 'not-logged' });
       }
       if (i % 9 === 0 && record) {
         const changed = { ...record, status: (record.status ?? 0) + 1 };
-        expect(verifyRecordProof({ proof, checkpoint: offline.cp2, trustedKeys: keys, record: changed })).toMatchObject({
+        expect(
+          verifyRecordProof({ proof, checkpoint: offline.cp2, trustedKeys: keys, record: changed }),
+        ).toMatchObject({
           ok: false,
           reason: 'leaf-mismatch',
         });
@@ -193,12 +231,25 @@ describeEachBackend('ledger log', (backend) => {
           ok: false,
           reason: 'checkpoint-mismatch',
         });
-        expect(verifyRecordProof({ proof, checkpoint: offline.cp2, trustedKeys: trustedKeysOf(generateSigningKeyPem()) })).toMatchObject({
+        expect(
+          verifyRecordProof({
+            proof,
+            checkpoint: offline.cp2,
+            trustedKeys: trustedKeysOf(generateSigningKeyPem()),
+          }),
+        ).toMatchObject({
           ok: false,
           reason: 'unknown-key',
         });
-        const badPath = { ...proof, proof: proof.proof.map((h: string, x: number) => (x === 0 ? h.replace(/^./, h[0] === '0' ? '1' : '0') : h)) };
-        expect(verifyRecordProof({ proof: badPath, checkpoint: offline.cp2, trustedKeys: keys })).toMatchObject({
+        const badPath = {
+          ...proof,
+          proof: proof.proof.map((h: string, x: number) =>
+            x === 0 ? h.replace(/^./, h[0] === '0' ? '1' : '0') : h,
+          ),
+        };
+        expect(
+          verifyRecordProof({ proof: badPath, checkpoint: offline.cp2, trustedKeys: keys }),
+        ).toMatchObject({
           ok: false,
           reason: 'root-mismatch',
         });
@@ -207,16 +258,30 @@ describeEachBackend('ledger log', (backend) => {
 
     const consistency = JSON.parse(JSON.stringify(await consistencyProof(store(), org, 13, 37)));
     expect(consistency).toMatchObject({ size1: 13, size2: 37, root1: cp1.root_hash, root2: cp2.root_hash });
-    expect(verifyCheckpointConsistency({ older: offline.cp1, newer: offline.cp2, proof: consistency, trustedKeys: keys })).toEqual({
+    expect(
+      verifyCheckpointConsistency({
+        older: offline.cp1,
+        newer: offline.cp2,
+        proof: consistency,
+        trustedKeys: keys,
+      }),
+    ).toEqual({
       ok: true,
     });
     const forged = { ...consistency, proof: consistency.proof.slice(1) };
-    expect(verifyCheckpointConsistency({ older: offline.cp1, newer: offline.cp2, proof: forged, trustedKeys: keys }).ok).toBe(
-      false,
-    );
+    expect(
+      verifyCheckpointConsistency({
+        older: offline.cp1,
+        newer: offline.cp2,
+        proof: forged,
+        trustedKeys: keys,
+      }).ok,
+    ).toBe(false);
     await expect(consistencyProof(store(), org, 0, 5)).rejects.toBeInstanceOf(ProvablyLedgerArgumentError);
     await expect(consistencyProof(store(), org, 5, 38)).rejects.toBeInstanceOf(ProvablyLedgerArgumentError);
-    await expect(inclusionProof(store(), org, ids[0] as string, 38)).rejects.toBeInstanceOf(ProvablyLedgerArgumentError);
+    await expect(inclusionProof(store(), org, ids[0] as string, 38)).rejects.toBeInstanceOf(
+      ProvablyLedgerArgumentError,
+    );
 
     const report = await verifyLog(store(), org, { trustedKeys });
     expect(report).toMatchObject({
@@ -236,7 +301,11 @@ describeEachBackend('ledger log', (backend) => {
   it('checkpoints an empty log with the empty root', async () => {
     const cp = await issueCheckpoint(store(), 'log-empty', signer);
     expect(cp).toMatchObject({ tree_size: 0, root_hash: hex(emptyRoot()) });
-    expect(await verifyLog(store(), 'log-empty', { trustedKeys })).toMatchObject({ ok: true, treeSize: 0, verifiedCheckpoints: 1 });
+    expect(await verifyLog(store(), 'log-empty', { trustedKeys })).toMatchObject({
+      ok: true,
+      treeSize: 0,
+      verifiedCheckpoints: 1,
+    });
   });
 
   it('verifyLog reports progress, uncheckpointed leaves and unlogged records', async () => {
@@ -246,7 +315,11 @@ describeEachBackend('ledger log', (backend) => {
     await issueCheckpoint(store(), org, signer);
     await appendLeaves(store(), org, ids.slice(10, 20));
     const progress: unknown[] = [];
-    const report = await verifyLog(store(), org, { trustedKeys, pageSize: 7, onProgress: (p) => progress.push(p) });
+    const report = await verifyLog(store(), org, {
+      trustedKeys,
+      pageSize: 7,
+      onProgress: (p) => progress.push(p),
+    });
     expect(progress).toEqual([
       { phase: 'leaves', done: 7, total: 20 },
       { phase: 'leaves', done: 14, total: 20 },
@@ -256,7 +329,10 @@ describeEachBackend('ledger log', (backend) => {
     expect(report).toMatchObject({ ok: false, treeSize: 20, uncheckpointedLeaves: 10, unloggedRecords: 5 });
     expect(report.firstBroken).toMatchObject({ kind: 'record-unlogged', leafIndex: null });
     expect(ids.slice(20)).toContain(report.firstBroken?.recordId);
-    expect(await verifyLog(store(), org, { trustedKeys, allowUnlogged: true })).toMatchObject({ ok: true, unloggedRecords: 5 });
+    expect(await verifyLog(store(), org, { trustedKeys, allowUnlogged: true })).toMatchObject({
+      ok: true,
+      unloggedRecords: 5,
+    });
     // Without the signer's key the checkpoint proves nothing.
     const untrusted = await verifyLog(store(), org, { trustedKeys: {}, allowUnlogged: true });
     expect(untrusted).toMatchObject({ ok: false, verifiedCheckpoints: 0 });
@@ -271,7 +347,12 @@ describeEachBackend('ledger log', (backend) => {
     for (let i = 0; i < 6; i++) {
       const call = rec.start(
         { orgId: org, agentId: 'a', actionName: 'act', interceptIndex: i, traceId: null, spanId: null },
-        { method: 'POST', url: `https://api.example.com/${i}`, headers: { 'X-Trace': 't', Authorization: 'secret' }, startedAt: new Date() },
+        {
+          method: 'POST',
+          url: `https://api.example.com/${i}`,
+          headers: { 'X-Trace': 't', Authorization: 'secret' },
+          startedAt: new Date(),
+        },
       );
       ids.push(call.id);
       if (i === 5) {
@@ -285,7 +366,11 @@ describeEachBackend('ledger log', (backend) => {
     await rec.close();
     await appendLeaves(store(), org, ids);
     await issueCheckpoint(store(), org, signer);
-    expect(await verifyLog(store(), org, { trustedKeys })).toMatchObject({ ok: true, treeSize: 6, verifiedCheckpoints: 1 });
+    expect(await verifyLog(store(), org, { trustedKeys })).toMatchObject({
+      ok: true,
+      treeSize: 6,
+      verifiedCheckpoints: 1,
+    });
   });
 
   it('issueCheckpoint refuses to sign a log that no longer matches its records or its last checkpoint', async () => {
@@ -295,7 +380,9 @@ describeEachBackend('ledger log', (backend) => {
     await issueCheckpoint(store(), org, signer);
     await appendLeaves(store(), org, ids.slice(4));
     // A record added since the checkpoint is changed: refused.
-    await tamper(store().raw, [`UPDATE provably_intercepts SET url = url || '#x' WHERE id = ${lit(ids[5] as string)}`]);
+    await tamper(store().raw, [
+      `UPDATE provably_intercepts SET url = url || '#x' WHERE id = ${lit(ids[5] as string)}`,
+    ]);
     const err = await rejection(issueCheckpoint(store(), org, signer));
     expect(err).toBeInstanceOf(ProvablyLedgerIntegrityError);
     expect((err as Error).message).toContain('leaf 5');

@@ -35,7 +35,9 @@ function mth(d: Uint8Array[]): Uint8Array {
 function path(m: number, d: Uint8Array[]): Uint8Array[] {
   if (d.length === 1) return [];
   const s = k(d.length);
-  return m < s ? [...path(m, d.slice(0, s)), mth(d.slice(s))] : [...path(m - s, d.slice(s)), mth(d.slice(0, s))];
+  return m < s
+    ? [...path(m, d.slice(0, s)), mth(d.slice(s))]
+    : [...path(m - s, d.slice(s)), mth(d.slice(0, s))];
 }
 function subproof(m: number, d: Uint8Array[], b: boolean): Uint8Array[] {
   if (m === d.length) return b ? [] : [mth(d)];
@@ -56,10 +58,25 @@ const flip = (b: Uint8Array, bit = 0) => {
 describe('hashing', () => {
   it('uses the RFC 6962 prefixes', () => {
     const data = Buffer.from('abc');
-    expect(hex(leafHash(data))).toBe(hex(createHash('sha256').update(Buffer.from([0])).update(data).digest()));
+    expect(hex(leafHash(data))).toBe(
+      hex(
+        createHash('sha256')
+          .update(Buffer.from([0]))
+          .update(data)
+          .digest(),
+      ),
+    );
     const l = leafHash(Buffer.from('l'));
     const r = leafHash(Buffer.from('r'));
-    expect(hex(nodeHash(l, r))).toBe(hex(createHash('sha256').update(Buffer.from([1])).update(l).update(r).digest()));
+    expect(hex(nodeHash(l, r))).toBe(
+      hex(
+        createHash('sha256')
+          .update(Buffer.from([1]))
+          .update(l)
+          .update(r)
+          .digest(),
+      ),
+    );
     expect(hex(emptyRoot())).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(hex(rootHash([]))).toBe(hex(emptyRoot()));
   });
@@ -75,7 +92,8 @@ describe('MerkleTree against the RFC definitions', () => {
       const d = all.slice(0, n);
       expect(hex(tree.root())).toBe(hex(mth(d)));
       for (let m = 0; m < n; m++) expect(tree.inclusionPath(m).map(hex)).toEqual(path(m, d).map(hex));
-      for (let m = 1; m <= n; m++) expect(tree.consistencyPath(m).map(hex)).toEqual(subproof(m, d, true).map(hex));
+      for (let m = 1; m <= n; m++)
+        expect(tree.consistencyPath(m).map(hex)).toEqual(subproof(m, d, true).map(hex));
     }
   });
 
@@ -84,7 +102,8 @@ describe('MerkleTree against the RFC definitions', () => {
     for (const n of [1, 2, 3, 7, 8, 9, 31, 32, 33, 69]) {
       const small = new MerkleTree(all.slice(0, n));
       expect(hex(big.root(n))).toBe(hex(small.root()));
-      for (let m = 0; m < n; m++) expect(big.inclusionPath(m, n).map(hex)).toEqual(small.inclusionPath(m).map(hex));
+      for (let m = 0; m < n; m++)
+        expect(big.inclusionPath(m, n).map(hex)).toEqual(small.inclusionPath(m).map(hex));
       for (let m = 1; m <= n; m++) {
         expect(big.consistencyPath(m, n).map(hex)).toEqual(small.consistencyPath(m).map(hex));
       }
@@ -153,14 +172,18 @@ describe('verification works past 32-bit sizes', () => {
     [Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER],
   ])('inclusion of %d in %d', (index, size) => {
     const proof = pathOf(index, size);
-    expect(verifyInclusion({ leafIndex: index, treeSize: size, leafHash: h0, proof, rootHash: mthOf(size) })).toEqual({
+    expect(
+      verifyInclusion({ leafIndex: index, treeSize: size, leafHash: h0, proof, rootHash: mthOf(size) }),
+    ).toEqual({
       ok: true,
     });
     expect(
-      verifyInclusion({ leafIndex: index, treeSize: size, leafHash: flip(h0), proof, rootHash: mthOf(size) }).ok,
+      verifyInclusion({ leafIndex: index, treeSize: size, leafHash: flip(h0), proof, rootHash: mthOf(size) })
+        .ok,
     ).toBe(false);
     expect(
-      verifyInclusion({ leafIndex: index, treeSize: size, leafHash: h0, proof, rootHash: flip(mthOf(size)) }).ok,
+      verifyInclusion({ leafIndex: index, treeSize: size, leafHash: h0, proof, rootHash: flip(mthOf(size)) })
+        .ok,
     ).toBe(false);
   });
 
@@ -170,8 +193,12 @@ describe('verification works past 32-bit sizes', () => {
     [3, Number.MAX_SAFE_INTEGER],
   ])('consistency %d → %d', (m, n) => {
     const proof = proofOf(m, n, true);
-    expect(verifyConsistency({ size1: m, size2: n, root1: mthOf(m), root2: mthOf(n), proof })).toEqual({ ok: true });
-    expect(verifyConsistency({ size1: m, size2: n, root1: mthOf(m), root2: flip(mthOf(n)), proof }).ok).toBe(false);
+    expect(verifyConsistency({ size1: m, size2: n, root1: mthOf(m), root2: mthOf(n), proof })).toEqual({
+      ok: true,
+    });
+    expect(verifyConsistency({ size1: m, size2: n, root1: mthOf(m), root2: flip(mthOf(n)), proof }).ok).toBe(
+      false,
+    );
   });
 });
 
@@ -195,44 +222,68 @@ describe('properties', () => {
         for (let i = 0; i < n; i++) {
           const proof = tree.inclusionPath(i);
           const leaf = tree.leaf(i);
-          expect(verifyInclusion({ leafIndex: i, treeSize: n, leafHash: leaf, proof, rootHash: root })).toEqual({
+          expect(
+            verifyInclusion({ leafIndex: i, treeSize: n, leafHash: leaf, proof, rootHash: root }),
+          ).toEqual({
             ok: true,
           });
           // Any other index with this proof and leaf.
           const j = (i + 1 + (r1 % Math.max(1, n))) % n;
           if (j !== i) {
-            expect(verifyInclusion({ leafIndex: j, treeSize: n, leafHash: leaf, proof, rootHash: root }).ok).toBe(false);
+            expect(
+              verifyInclusion({ leafIndex: j, treeSize: n, leafHash: leaf, proof, rootHash: root }).ok,
+            ).toBe(false);
           }
           // Any other leaf (including another leaf of the same tree, when it differs).
           const other = tree.leaf((i + 1) % n);
           if (hex(other) !== hex(leaf)) {
-            expect(verifyInclusion({ leafIndex: i, treeSize: n, leafHash: other, proof, rootHash: root }).ok).toBe(
-              false,
-            );
+            expect(
+              verifyInclusion({ leafIndex: i, treeSize: n, leafHash: other, proof, rootHash: root }).ok,
+            ).toBe(false);
           }
           expect(
-            verifyInclusion({ leafIndex: i, treeSize: n, leafHash: flip(leaf, r2 % 256), proof, rootHash: root }).ok,
+            verifyInclusion({
+              leafIndex: i,
+              treeSize: n,
+              leafHash: flip(leaf, r2 % 256),
+              proof,
+              rootHash: root,
+            }).ok,
           ).toBe(false);
-          expect(verifyInclusion({ leafIndex: i, treeSize: n, leafHash: leaf, proof, rootHash: flip(root) }).ok).toBe(
-            false,
-          );
+          expect(
+            verifyInclusion({ leafIndex: i, treeSize: n, leafHash: leaf, proof, rootHash: flip(root) }).ok,
+          ).toBe(false);
           // Another size with that size's root. (The same root under another size can verify:
           // a root means nothing without its size, which is why checkpoints sign both.)
           expect(
-            verifyInclusion({ leafIndex: i, treeSize: n + 1, leafHash: leaf, proof, rootHash: longer.root() }).ok,
+            verifyInclusion({ leafIndex: i, treeSize: n + 1, leafHash: leaf, proof, rootHash: longer.root() })
+              .ok,
           ).toBe(false);
           if (proof.length > 0) {
             const p = r2 % proof.length;
             const altered = proof.map((h, x) => (x === p ? flip(h, r1 % 256) : h));
-            expect(verifyInclusion({ leafIndex: i, treeSize: n, leafHash: leaf, proof: altered, rootHash: root }).ok).toBe(
-              false,
-            );
             expect(
-              verifyInclusion({ leafIndex: i, treeSize: n, leafHash: leaf, proof: proof.slice(0, -1), rootHash: root }),
+              verifyInclusion({ leafIndex: i, treeSize: n, leafHash: leaf, proof: altered, rootHash: root })
+                .ok,
+            ).toBe(false);
+            expect(
+              verifyInclusion({
+                leafIndex: i,
+                treeSize: n,
+                leafHash: leaf,
+                proof: proof.slice(0, -1),
+                rootHash: root,
+              }),
             ).toMatchObject({ ok: false, reason: 'bad-proof-length' });
           }
           expect(
-            verifyInclusion({ leafIndex: i, treeSize: n, leafHash: leaf, proof: [...proof, root], rootHash: root }),
+            verifyInclusion({
+              leafIndex: i,
+              treeSize: n,
+              leafHash: leaf,
+              proof: [...proof, root],
+              rootHash: root,
+            }),
           ).toMatchObject({ ok: false });
         }
       }),
@@ -251,19 +302,29 @@ describe('properties', () => {
             const root1 = tree.root(size1);
             const root2 = tree.root(size2);
             expect(verifyConsistency({ size1, size2, root1, root2, proof })).toEqual({ ok: true });
-            expect(verifyConsistency({ size1, size2, root1: flip(root1, r % 256), root2, proof }).ok).toBe(false);
-            expect(verifyConsistency({ size1, size2, root1, root2: flip(root2, r % 256), proof }).ok).toBe(false);
+            expect(verifyConsistency({ size1, size2, root1: flip(root1, r % 256), root2, proof }).ok).toBe(
+              false,
+            );
+            expect(verifyConsistency({ size1, size2, root1, root2: flip(root2, r % 256), proof }).ok).toBe(
+              false,
+            );
             if (size1 < size2) {
-              expect(verifyConsistency({ size1: size2, size2: size1, root1: root2, root2: root1, proof }).ok).toBe(false);
+              expect(
+                verifyConsistency({ size1: size2, size2: size1, root1: root2, root2: root1, proof }).ok,
+              ).toBe(false);
               if (size2 < n) {
                 const root3 = tree.root(size2 + 1);
-                expect(verifyConsistency({ size1, size2: size2 + 1, root1, root2: root3, proof }).ok).toBe(false);
+                expect(verifyConsistency({ size1, size2: size2 + 1, root1, root2: root3, proof }).ok).toBe(
+                  false,
+                );
               }
               const p = r % proof.length;
               const altered = proof.map((h, x) => (x === p ? flip(h, r % 256) : h));
               expect(verifyConsistency({ size1, size2, root1, root2, proof: altered }).ok).toBe(false);
               expect(verifyConsistency({ size1, size2, root1, root2, proof: proof.slice(1) }).ok).toBe(false);
-              expect(verifyConsistency({ size1, size2, root1, root2, proof: [...proof, root2] }).ok).toBe(false);
+              expect(verifyConsistency({ size1, size2, root1, root2, proof: [...proof, root2] }).ok).toBe(
+                false,
+              );
             }
           }
         }
@@ -299,18 +360,35 @@ describe('properties', () => {
     const proof = fc.array(bytes, { maxLength: 8 });
     fc.assert(
       fc.property(size, size, bytes, bytes, proof, (a, b, h1, h2, p) => {
-        expect(() => verifyInclusion({ leafIndex: a, treeSize: b, leafHash: h1, proof: p, rootHash: h2 })).not.toThrow();
+        expect(() =>
+          verifyInclusion({ leafIndex: a, treeSize: b, leafHash: h1, proof: p, rootHash: h2 }),
+        ).not.toThrow();
         expect(() => verifyConsistency({ size1: a, size2: b, root1: h1, root2: h2, proof: p })).not.toThrow();
       }),
       { numRuns: 2000 },
     );
-    const junk = [null, undefined, 'x', 1, {}, [], { proof: 'no' }, { leafIndex: 0, treeSize: 1, leafHash: 'x', proof: [] }];
+    const junk = [
+      null,
+      undefined,
+      'x',
+      1,
+      {},
+      [],
+      { proof: 'no' },
+      { leafIndex: 0, treeSize: 1, leafHash: 'x', proof: [] },
+    ];
     for (const j of junk) {
       expect(verifyInclusion(j as never).ok).toBe(false);
       expect(verifyConsistency(j as never).ok).toBe(false);
     }
     expect(
-      verifyInclusion({ leafIndex: 0, treeSize: 2, leafHash: new Uint8Array(32), proof: ['x'] as never, rootHash: new Uint8Array(32) }),
+      verifyInclusion({
+        leafIndex: 0,
+        treeSize: 2,
+        leafHash: new Uint8Array(32),
+        proof: ['x'] as never,
+        rootHash: new Uint8Array(32),
+      }),
     ).toMatchObject({ ok: false, reason: 'malformed' });
   });
 

@@ -52,7 +52,8 @@ const consistency = load<ConsistencyVector>('consistency');
 
 describe('RFC 6962 vectors', () => {
   it('found the vectors', () => {
-    const count = (xs: { v: { wantErr: boolean } }[], want: boolean) => xs.filter((x) => x.v.wantErr === want).length;
+    const count = (xs: { v: { wantErr: boolean } }[], want: boolean) =>
+      xs.filter((x) => x.v.wantErr === want).length;
     const counts = {
       inclusion: { accept: count(inclusion, false), reject: count(inclusion, true) },
       consistency: { accept: count(consistency, false), reject: count(consistency, true) },
@@ -127,7 +128,9 @@ describe('RFC 6962 vectors', () => {
   });
 
   it('regenerates every happy-path inclusion proof exactly', () => {
-    const happy = inclusion.filter((x) => !x.v.wantErr && x.v.treeSize <= 8 && x.file.match(/^inclusion\/\d\//));
+    const happy = inclusion.filter(
+      (x) => !x.v.wantErr && x.v.treeSize <= 8 && x.file.match(/^inclusion\/\d\//),
+    );
     expect(happy.length).toBeGreaterThan(0);
     for (const { v } of happy) {
       expect(Buffer.from(tree.root(v.treeSize)).toString('base64')).toBe(v.root);

@@ -1,0 +1,78 @@
+/**
+ * The eval service as a Hono app: receives handoff payloads over HTTP, evaluates them, keeps
+ * every verdict in provably_evaluations. Bad input is always a 4xx with the reason; a 500 means
+ * provably itself failed (and is logged).
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { EvaluationResult } from '../eval/index.js';
+import { canonicalPayloadJson, type HandoffPayload, validateHandoffPayload } from '../handoff/index.js';
+import type { Store } from '../store/index.js';
+import { getEvaluation, isUuid, saveEvaluation } from './evaluations.js';
+import type { ServiceLog } from './log.js';
+
+export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+export interface EvalAppOptions {
+  store: Store;
+  /** Evaluates one schema-valid payload (the CLI wires the ledger's verifier and trusted keys). */
+  evaluate(payload: HandoffPayload): Promise<EvaluationResult>;
+  bodyLimitBytes?: number;
+  log: ServiceLog;
+}
+
+export function createEvalApp(options: EvalAppOptions): Hono {
+  const { store, log } = options;
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    log.info('request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+
+  app.get('/healthz', (c) => c.json({ ok: true, store: store.backend }));
+
+  app.post(
+    '/handoffs/receive',
+    bodyLimit({
+      maxSize: limit,
+      onError: (c) => c.json({ error: 'payload too large', limit_bytes: limit }, 413),
+    }),
+    async (c) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch (err) {
+        return c.json({ error: 'malformed JSON', reason: err instanceof Error ? err.message : String(err) }, 400);
+      }
+      const check = validateHandoffPayload(body);
+      if (!check.ok) return c.json({ error: 'payload does not match the handoff schema', issues: check.issues }, 400);
+      const payload = check.value;
+      const result = await options.evaluate(payload);
+      const saved = await saveEvaluation(store, payload, canonicalPayloadJson(payload), result);
+      log.info('evaluated', { evaluation_id: saved.id, org_id: saved.org_id, outcome: result.outcome, claims: saved.claim_count });
+      return c.json({ evaluation_id: saved.id, ...result });
+    },
+  );
+
+  app.get('/evaluations/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!isUuid(id)) return c.json({ error: 'evaluation id must be a UUID' }, 400);
+    const found = await getEvaluation(store, id);
+    return found ? c.json(found) : c.json({ error: 'no such evaluation' }, 404);
+  });
+
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+  app.onError((err, c) => {
+    log.error('request failed', { method: c.req.method, path: c.req.path, error: err.message });
+    return c.json({ error: 'internal error', reason: err.message }, 500);
+  });
+  return app;
+}
