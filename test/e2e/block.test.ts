@@ -3,7 +3,7 @@
  * the agent uses, with that client's normal error shape carrying PROVABLY_BLOCKED; the untrusted
  * server sees nothing at all; no row is written; provablyStatus() counts every refusal.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -46,6 +46,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([plain?.close(), tls?.close()]);
+  rmSync(join(caFile, '..'), { recursive: true, force: true });
 });
 
 describeE2E('blocked calls with the real preload', (backend) => {
@@ -98,5 +99,42 @@ describeE2E('blocked calls with the real preload', (backend) => {
     expect(await store.rows()).toEqual([]);
     // The refusal is logged (once per origin at warn) on the agent's stderr.
     expect(run.stderr).toContain(`provably warn: BLOCKED: ${plain.url}/json`);
+  });
+
+  it('cold start: a burst of first scoped calls waits for the trusted set — trusted ones recorded, untrusted refused unsent', async () => {
+    const store = await stores.fresh();
+    const trusted = await startCountingServer();
+    try {
+      await store.trust(`${trusted.url}/json`);
+      const n = 200;
+      const before = plain.connections;
+      const run = await runAgent<{
+        wrong: unknown[];
+        okCount: number;
+        blockedCodes: string[];
+        status: { blocked: number; recorded: number; gateErrors: number };
+      }>('burst.mjs', { env: store.env({ TRUSTED: trusted.url, UNTRUSTED: plain.url, N: String(n) }) });
+      const r = run.result;
+      const untrustedCount = Array.from({ length: n }, (_, i) => i).filter((i) => i % 4 === 3).length;
+      expect(r.wrong).toEqual([]);
+      expect(r.okCount).toBe(n - untrustedCount);
+      expect(r.blockedCodes).toEqual(['PROVABLY_BLOCKED']);
+      expect(r.status).toMatchObject({
+        blocked: untrustedCount,
+        recorded: n - untrustedCount,
+        gateErrors: 0,
+      });
+      expect(trusted.requests).toBe(n - untrustedCount);
+      await plain.settle();
+      expect(plain.connections - before).toBe(0);
+      expect(plain.bytesReceived).toBe(0);
+      const rows = await store.rows();
+      expect(rows).toHaveLength(n - untrustedCount);
+      expect(new Set(rows.map((row) => row.actionName)).size).toBe(n - untrustedCount);
+      for (const row of rows)
+        expect(row.url).toBe(`${trusted.url}/json?i=${row.actionName.slice('burst '.length)}`);
+    } finally {
+      await trusted.close();
+    }
   });
 });

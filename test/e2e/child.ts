@@ -15,10 +15,12 @@
  *   const agent = startAgent('refresh.mjs', { env, stdin: true }); // interactive
  *   await agent.next('ready'); agent.send('call …'); …; agent.send('exit'); await agent.done;
  *
- * Children must finish by themselves: after the fixture printed its result the process has
- * `exitGraceMs` (default 5 s, E2E_EXIT_GRACE_MS overrides) to exit; if it does not, something
- * keeps its event loop alive, which is a product bug for a preload — the child is killed and the
- * run fails with what the fixture saw as active resources. An overall `timeoutMs` guards hangs.
+ * Children must finish by themselves: after the fixture printed its result, its event loop has
+ * `exitGraceMs` (default 5 s, E2E_EXIT_GRACE_MS overrides) to drain — measured up to the
+ * process's 'exit' event (the fixture reports it), not to the OS teardown, which a loaded machine
+ * can slow down. If it does not drain, something keeps the event loop alive, which is a product
+ * bug for a preload: the child is killed and the run fails with what the fixture saw as active
+ * resources. An overall `timeoutMs` guards hangs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -31,6 +33,7 @@ export const FIXTURES = join(ROOT, 'test/fixtures/e2e');
 const DIST_REGISTER = join(ROOT, 'dist/register.js');
 
 const MARK = '@e2e ';
+const EXIT_MARK = '@e2e-exit';
 const DEFAULT_EXIT_GRACE_MS = Number(process.env.E2E_EXIT_GRACE_MS ?? '') || 5_000;
 
 export type Preload = 'flag' | 'node-options' | 'none';
@@ -66,9 +69,13 @@ export interface AgentRun<R = Record<string, unknown>> {
   /** The fixture's result, or undefined when it printed none. */
   result: R;
   events: AgentEvent[];
-  /** Milliseconds from spawn to the result line, and from the result line to exit. */
+  /**
+   * Milliseconds from spawn to the result line, from the result line to the 'exit' event (the
+   * event loop drained), and from there until the process was gone.
+   */
   workMs: number | undefined;
   exitMs: number | undefined;
+  teardownMs: number | undefined;
 }
 
 export interface Agent<R = Record<string, unknown>> {
@@ -116,6 +123,7 @@ export function startAgent<R = Record<string, unknown>>(fixture: string, options
   let pending = '';
   let result: { data: R } | undefined;
   let resultAt: number | undefined;
+  let exitAt: number | undefined;
   const events: AgentEvent[] = [];
   let taken = 0;
   const listeners = new Set<() => void>();
@@ -145,6 +153,11 @@ export function startAgent<R = Record<string, unknown>>(fixture: string, options
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
       nl = pending.indexOf('\n');
+      if (line === EXIT_MARK) {
+        exitAt = performance.now();
+        clearTimeout(graceTimer);
+        continue;
+      }
       if (!line.startsWith(MARK)) continue;
       let doc: { type?: string; data?: R } & Record<string, unknown>;
       try {
@@ -156,14 +169,15 @@ export function startAgent<R = Record<string, unknown>>(fixture: string, options
       else if (doc.type === 'result' && result === undefined) {
         result = { data: doc.data as R };
         resultAt = performance.now();
-        graceTimer = setTimeout(
-          () =>
-            kill(
-              `${fixture} reported its result but did not exit within ${exitGraceMs} ms: something keeps ` +
-                'its event loop alive (a preloaded library must never do that)',
-            ),
-          exitGraceMs,
-        );
+        if (exitAt === undefined)
+          graceTimer = setTimeout(
+            () =>
+              kill(
+                `${fixture} reported its result but did not exit within ${exitGraceMs} ms: something keeps ` +
+                  'its event loop alive (a preloaded library must never do that)',
+              ),
+            exitGraceMs,
+          );
       }
     }
     notify();
@@ -190,7 +204,8 @@ export function startAgent<R = Record<string, unknown>>(fixture: string, options
         result: result?.data as R,
         events,
         workMs: resultAt === undefined ? undefined : Math.round(resultAt - t0),
-        exitMs: resultAt === undefined ? undefined : Math.round(end - resultAt),
+        exitMs: resultAt === undefined ? undefined : Math.round((exitAt ?? end) - resultAt),
+        teardownMs: exitAt === undefined ? undefined : Math.round(end - exitAt),
       };
       if (failure !== undefined) {
         reject(new Error(`${failure}\n${output()}`));

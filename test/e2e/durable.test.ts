@@ -1,9 +1,10 @@
 /**
  * End to end: a governed call's row is committed BEFORE the caller's read of the body resolves.
- * The agent looks from inside (public getDefaultStore()/listIntercepts, the only way on the
- * single-process embedded store) right after the read; on PostgreSQL the test also looks from
- * ANOTHER process while the agent is paused right after the read — proof of a real commit, not
- * of a row visible only to the writer's own connection.
+ * The agent looks from inside (the only way on the single-process embedded store): it observes
+ * the INSERTs completing on the public getDefaultStore() object the preload writes through, and
+ * reads the row back with listIntercepts, right after the read. On PostgreSQL the test also looks
+ * from ANOTHER process while the agent is paused right after the read — proof of a real commit,
+ * not of a row visible only to the writer's own connection.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { listIntercepts } from '../../src/record/index.js';
@@ -16,6 +17,8 @@ interface Check {
   actionName: string;
   bodyLength: number;
   rowsSeenInProcess: number;
+  insertCompletedBeforeRead: boolean;
+  insertsObserved: number;
   row: { id: string; bodySize: number; status: number } | null;
 }
 
@@ -51,9 +54,12 @@ describeE2E('durable before the end of the body', (backend) => {
       expect(c, c.client).toMatchObject({
         bodyLength: BYTES,
         rowsSeenInProcess: 1,
+        insertCompletedBeforeRead: true,
         row: { bodySize: BYTES, status: 200 },
       });
     }
+    // The observation really saw the writes (one INSERT-ed row per call so far).
+    expect(run.result.checks.map((c) => c.insertsObserved)).toEqual(CLIENTS.map((_, i) => i + 1));
     const rows = await store.rows();
     expect(rows.map((r) => r.id).sort()).toEqual(run.result.checks.map((c) => c.row?.id).sort());
   });

@@ -5,7 +5,7 @@
  * (each row was committed before its read resolved). A misconfigured preload stops the process
  * before the application runs (it must never run half-governed).
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,8 +14,11 @@ import { type CountingServer, startCountingServer } from '../helpers/counting-se
 import { runAgent } from './child.js';
 import { describeE2E, useE2EStores } from './stores.js';
 
-/** A few seconds: far more than closing a store takes, far less than any idle timer. */
-const EXIT_GRACE_MS = 3_000;
+/**
+ * Until the 'exit' event (the event loop drained): far more than finishing the last rows takes,
+ * far less than the 10 s timers PostgreSQL arms (inside PGlite) after a write.
+ */
+const EXIT_GRACE_MS = 5_000;
 
 let server: CountingServer;
 beforeAll(async () => {
@@ -36,7 +39,7 @@ describe('a misconfigured preload refuses to start', () => {
       const run = await runAgent('hello.mjs', {
         env: cleanEnv({ PROVABLY_DATA_DIR: join(dir, '.provably'), [name]: value }),
         allowFailure: true,
-      });
+      }).finally(() => rmSync(dir, { recursive: true, force: true }));
       expect(run.result).toBeUndefined();
       expect(run.code).not.toBe(0);
       expect(run.stderr).toContain(`ProvablyConfigError: ${name}: ${expected}`);
@@ -54,7 +57,9 @@ describeE2E('agent lifecycle with the real preload', (backend) => {
       env: store.env({ TRUSTED: server.url }),
       exitGraceMs: EXIT_GRACE_MS,
     });
-    console.log(`[e2e lifecycle ${backend}] work ${run.workMs} ms, exit ${run.exitMs} ms after the result`);
+    console.log(
+      `[e2e lifecycle ${backend}] work ${run.workMs} ms; 'exit' ${run.exitMs} ms after the result, process gone ${run.teardownMs} ms later`,
+    );
     expect(run.code).toBe(0);
     if (backend === 'pglite') {
       // The embedded data dir's lock is gone: the next process can open it at once.

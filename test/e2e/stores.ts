@@ -12,7 +12,7 @@
  *   });
  *
  * - pglite: a fresh embedded data dir per test (a copy of a migrated template made once per
- *   test file, so no child pays initdb). An embedded data dir belongs to one process at a time:
+ *   test file, so no child pays initdb); all of them are removed after the describe block. An embedded data dir belongs to one process at a time:
  *   trust() and rows() open and CLOSE it around their work, so never call them while a child
  *   that uses the same store runs.
  * - postgres (when PROVABLY_TEST_DATABASE_URL is set): one fresh database per describe block
@@ -78,6 +78,14 @@ function pgliteTemplate(): Promise<string> {
   return template;
 }
 
+async function dropPgliteTemplate(): Promise<void> {
+  const made = template;
+  template = undefined;
+  const dir = await made?.catch(() => undefined);
+  // The template is <tmp>/provably-e2e-template-XXXX/.provably: remove its parent.
+  if (dir !== undefined) rmSync(join(dir, '..'), { recursive: true, force: true });
+}
+
 export function useE2EStores(backend: BackendName): E2EStores {
   let db: TestDatabase | undefined;
   const dirs: string[] = [];
@@ -97,6 +105,7 @@ export function useE2EStores(backend: BackendName): E2EStores {
   afterAll(async () => {
     await db?.drop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    if (backend === 'pglite') await dropPgliteTemplate();
   });
 
   return {

@@ -492,6 +492,29 @@ describeEachBackend('ledger tamper campaign', (backend) => {
     );
   }, 600_000);
 
+  it('catches changes below the millisecond (the drivers read times as millisecond Dates)', async () => {
+    const s = store();
+    await tamper(s.raw, [
+      `UPDATE provably_intercepts SET started_at = started_at + interval '1 microsecond' WHERE id = ${lit(ctx.ids[3] as string)}`,
+    ]);
+    expect((await verifyLog(s, ORG, { trustedKeys })).firstBroken).toMatchObject({
+      kind: 'record-mismatch',
+      leafIndex: 3,
+    });
+    await tamper(s.raw, RESTORE, snapshot);
+    await tamper(s.raw, [
+      `UPDATE provably_checkpoints SET "timestamp" = "timestamp" + interval '1 microsecond' WHERE id = ${lit(ctx.checkpointIds[1] as string)}::uuid`,
+    ]);
+    const report = await verifyLog(s, ORG, { trustedKeys });
+    expect(report.firstBroken).toMatchObject({
+      kind: 'checkpoint-invalid',
+      checkpointId: ctx.checkpointIds[1],
+    });
+    expect(report.firstBroken?.detail).toContain('malformed');
+    await tamper(s.raw, RESTORE, snapshot);
+    expect(await currentFingerprint()).toBe(fingerprint);
+  });
+
   it('limits: what a log cannot see without an outside copy of a checkpoint', async () => {
     const s = store();
     const last = N - 1;
