@@ -4,7 +4,9 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerEndpointCommands } from './commands/endpoints.js';
+import { registerEvaluateCommands } from './commands/evaluate.js';
 import { registerInterceptCommands } from './commands/intercepts.js';
+import { registerLedgerCommands } from './commands/ledger.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { createCommandContext } from './context.js';
 
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   const ctx = createCommandContext();
   registerEndpointCommands(program, ctx);
   registerInterceptCommands(program, ctx);
+  registerLedgerCommands(program, ctx);
+  registerEvaluateCommands(program, ctx);
   registerMigrateCommand(program, ctx);
   return program;
 }

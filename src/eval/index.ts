@@ -9,6 +9,7 @@
  * imports the ledger, interception, scopes or the runtime.
  */
 export { evaluateHandoff } from './evaluate.js';
+export { leafRecordOf, ledgerProofVerifier } from './ledger-verifier.js';
 export { type BodyView, bodyView, checkClaimValue, type ModeVerdict } from './modes.js';
 export { aggregateOutcome, outcomeFromTrace, worstOutcome } from './outcome.js';
 export type {

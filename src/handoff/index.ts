@@ -8,6 +8,13 @@
  * The evaluator lives in ../eval.
  */
 
+export {
+  type BuildHandoffOptions,
+  type BuiltHandoff,
+  buildHandoffPayload,
+  ProvablyHandoffBuildError,
+  type UnresolvedClaim,
+} from './build.js';
 export { canonicalPayloadJson } from './canonical.js';
 export {
   type ClaimSchemaValidator,

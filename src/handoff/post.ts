@@ -2,7 +2,9 @@
  * Sending a payload to a receiver: `POST {baseUrl}/handoffs/receive` with the payload's RFC 8785
  * JSON.
  */
+
 import { ProvablyConfigError, redactUserinfo } from '../errors/index.js';
+import { selfEgress } from '../scope/index.js';
 import { canonicalPayloadJson } from './canonical.js';
 import { MAX_BODY_EXCERPT_CHARS, ProvablyHandoffPostError } from './errors.js';
 import type { HandoffPayload } from './types.js';
@@ -46,13 +48,17 @@ export async function postHandoff(
 
   let response: Response;
   try {
-    response = await doFetch(url, {
-      method: 'POST',
-      headers,
-      body,
-      redirect: 'manual',
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    // Outside every provably scope: a handoff is provably's own traffic, never recorded or
+    // blocked as if a tool had made it.
+    response = await selfEgress(() =>
+      doFetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    );
   } catch (err) {
     throw new ProvablyHandoffPostError(shownUrl, null, '', { cause: err });
   }

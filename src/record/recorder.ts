@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { Env } from '../config/index.js';
 import { diag } from '../diag/index.js';
 import { ProvablyStoreError, type StoreErrorReason } from '../errors/index.js';
-import type { Store } from '../store/types.js';
+import type { Queryable, Store } from '../store/types.js';
 import { BodyCapture } from './body.js';
 import {
   ALWAYS_REDACTED_HEADERS,
@@ -68,6 +68,14 @@ export interface RecorderOptions {
   runOutsideScope?: <T>(fn: () => T) => T;
   /** Where omitted settings are read from. Default: process.env. */
   env?: Env;
+  /**
+   * Runs in the same transaction as each batch's INSERT, with the rows just written, so whatever
+   * it adds (the ledger's leaves) commits together with the rows or not at all. A failure fails
+   * the batch like a failed INSERT. Without it a batch is one plain INSERT statement.
+   */
+  withinBatch?: (tx: Queryable, rows: readonly { id: string; orgId: string }[]) => Promise<unknown>;
+  /** Told about each batch once it is committed (e.g. to schedule checkpoints). Must not throw. */
+  onCommitted?: (rows: readonly { id: string; orgId: string }[]) => void;
   batch?: RecorderBatchOptions;
 }
 
@@ -149,6 +157,8 @@ const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = {
  * as they are.
  */
 const BODY_INDEX = COLUMNS.indexOf('response_body');
+const ID_INDEX = COLUMNS.indexOf('id');
+const ORG_INDEX = COLUMNS.indexOf('org_id');
 
 /** Row values in COLUMNS order. */
 type RowValues = unknown[];
@@ -175,6 +185,8 @@ export function createRecorder(options: RecorderOptions): StoreRecorder {
 class GroupCommitRecorder implements StoreRecorder {
   readonly config: Readonly<RecorderConfig>;
   private readonly factory: () => Store | Promise<Store>;
+  private readonly withinBatch: RecorderOptions['withinBatch'];
+  private readonly onCommitted: RecorderOptions['onCommitted'];
   private readonly outside: <T>(fn: () => T) => T;
   private readonly batch: Required<RecorderBatchOptions>;
   private readonly redact: ReadonlySet<string>;
@@ -224,6 +236,8 @@ class GroupCommitRecorder implements StoreRecorder {
     });
     this.redact = new Set([...ALWAYS_REDACTED_HEADERS, ...this.config.redactHeaders]);
     this.factory = options.store;
+    this.withinBatch = options.withinBatch;
+    this.onCommitted = options.onCommitted;
     this.outside = options.runOutsideScope ?? ((fn) => fn());
     this.batch = { ...DEFAULT_BATCH };
     for (const key of Object.keys(DEFAULT_BATCH) as (keyof RecorderBatchOptions)[]) {
@@ -412,7 +426,25 @@ class GroupCommitRecorder implements StoreRecorder {
         params.push(pglite && i === BODY_INDEX && v instanceof Buffer ? v.toString('base64') : v);
       }
     }
-    await store.query(this.sql(batch.length, pglite), params);
+    const sql = this.sql(batch.length, pglite);
+    const hook = this.withinBatch;
+    const rows = batch.map((e) => ({
+      id: e.values[ID_INDEX] as string,
+      orgId: e.values[ORG_INDEX] as string,
+    }));
+    if (hook === undefined) {
+      await store.query(sql, params);
+    } else {
+      await store.transaction(async (tx) => {
+        await tx.query(sql, params);
+        await hook(tx, rows);
+      });
+    }
+    try {
+      this.onCommitted?.(rows);
+    } catch (err) {
+      diag.once('recorder.onCommitted', 'warn', 'a committed-batch listener failed', err);
+    }
   }
 
   private getStore(): Promise<Store> {

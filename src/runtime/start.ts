@@ -6,10 +6,12 @@
 import { defaultOrgId, type Env, readFlag, readPositiveInt } from '../config/index.js';
 import { diag } from '../diag/index.js';
 import { setInterceptBodyHook as applyHook, installInterception } from '../intercept/index.js';
+import { appendLeavesByOrg } from '../ledger/index.js';
 import { type CallRecording, createRecorder, type Recorder } from '../record/index.js';
 import { activeScope, readScopeOptions, selfEgress, setupScopes, shutdownScopes } from '../scope/index.js';
 import { closeDefaultStore, getDefaultStore } from '../store/index.js';
 import { createTrustedSetCache, DEFAULT_TRUST_REFRESH_MS } from '../trust/index.js';
+import { createCheckpointScheduler } from './checkpoints.js';
 import { controller, installController, type ProvablyController } from './controller.js';
 
 export interface StartOptions {
@@ -42,7 +44,20 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
 
   setupScopes(scopeOptions);
   const gate = createTrustedSetCache({ store: getDefaultStore, refreshMs, runOutsideScope: selfEgress });
-  const storeRecorder = createRecorder({ store: getDefaultStore, runOutsideScope: selfEgress, env });
+  const checkpoints = createCheckpointScheduler({ store: getDefaultStore, env, runOutsideScope: selfEgress });
+  const storeRecorder = createRecorder({
+    store: getDefaultStore,
+    runOutsideScope: selfEgress,
+    env,
+    // Every row becomes a leaf of its org's Merkle log in the same transaction: a row is never
+    // committed without its leaf.
+    withinBatch: (tx, rows) => appendLeavesByOrg(tx, rows),
+    onCommitted: (rows) => {
+      const perOrg = new Map<string, number>();
+      for (const r of rows) perOrg.set(r.orgId, (perOrg.get(r.orgId) ?? 0) + 1);
+      for (const [org, n] of perOrg) checkpoints.noteLeaves(org, n);
+    },
+  });
 
   const c: ProvablyController = {
     started: true,
@@ -69,6 +84,8 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
     async shutdown() {
       gate.close();
       await storeRecorder.close();
+      await checkpoints.flush();
+      checkpoints.close();
       await shutdownScopes();
       await closeDefaultStore();
     },
@@ -99,7 +116,7 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   process.on('beforeExit', () => {
     if (flushing) return;
     flushing = true;
-    Promise.all([storeRecorder.flush(), shutdownScopes()])
+    Promise.all([storeRecorder.flush().then(() => checkpoints.flush()), shutdownScopes()])
       .catch((err: unknown) => diag.warn('flushing at exit did not complete cleanly', err))
       .finally(() => {
         flushing = false;

@@ -50,14 +50,23 @@ export function createEvalApp(options: EvalAppOptions): Hono {
       try {
         body = JSON.parse(await c.req.text());
       } catch (err) {
-        return c.json({ error: 'malformed JSON', reason: err instanceof Error ? err.message : String(err) }, 400);
+        return c.json(
+          { error: 'malformed JSON', reason: err instanceof Error ? err.message : String(err) },
+          400,
+        );
       }
       const check = validateHandoffPayload(body);
-      if (!check.ok) return c.json({ error: 'payload does not match the handoff schema', issues: check.issues }, 400);
+      if (!check.ok)
+        return c.json({ error: 'payload does not match the handoff schema', issues: check.issues }, 400);
       const payload = check.value;
       const result = await options.evaluate(payload);
       const saved = await saveEvaluation(store, payload, canonicalPayloadJson(payload), result);
-      log.info('evaluated', { evaluation_id: saved.id, org_id: saved.org_id, outcome: result.outcome, claims: saved.claim_count });
+      log.info('evaluated', {
+        evaluation_id: saved.id,
+        org_id: saved.org_id,
+        outcome: result.outcome,
+        claims: saved.claim_count,
+      });
       return c.json({ evaluation_id: saved.id, ...result });
     },
   );

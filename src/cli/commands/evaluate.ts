@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ProvablyConfigError } from '../../errors/index.js';
+import { evaluateHandoff, ledgerProofVerifier } from '../../eval/index.js';
+import { DEFAULT_HOST, DEFAULT_PORT, startEvalServer } from '../../server/index.js';
+import { closeDefaultStore, getDefaultStore } from '../../store/index.js';
+import type { CommandContext } from '../context.js';
+import { createOutput, describeFailure, exitCodeFor } from '../output.js';
+import { collect, loadTrustedKeys } from '../trusted-keys.js';
+
+interface EvaluateOptions {
+  trustedKey?: string[];
+  trustedEndpoint?: string[];
+  offline?: boolean;
+  json?: boolean;
+}
+
+export function registerEvaluateCommands(program: Command, ctx: CommandContext): void {
+  program
+    .command('evaluate <payload>')
+    .description('evaluate a saved handoff payload (JSON file, or - for stdin): PASS, CAUGHT or ERROR')
+    .option(
+      '--trusted-key <pem-file>',
+      "a public key whose checkpoints are accepted (repeatable; default: this installation's key)",
+      collect,
+    )
+    .option(
+      '--offline',
+      'judge by the payload alone: no store, endpoints from --trusted-endpoint or the payload',
+    )
+    .option('--trusted-endpoint <url>', 'a trusted endpoint entry for --offline (repeatable)', collect)
+    .option('--json', 'print the whole result as JSON')
+    .action((file: string, opts: EvaluateOptions) =>
+      ctx.run(opts.json, async (out, store) => {
+        const payload = readPayload(file);
+        const result = await evaluateHandoff(payload, {
+          trustedKeys: loadTrustedKeys(opts.trustedKey),
+          verifyProof: ledgerProofVerifier,
+          ...(opts.offline
+            ? { trustedEndpoints: opts.trustedEndpoint ?? payloadEndpoints(payload) }
+            : { store, ...(opts.trustedEndpoint ? { trustedEndpoints: opts.trustedEndpoint } : {}) }),
+        });
+        if (result.outcome !== 'PASS') ctx.setExitCode(1);
+        if (out.json) return out.data(result);
+        const c = out.color;
+        const paint = result.outcome === 'PASS' ? c.green : c.red;
+        out.line(paint(result.outcome));
+        for (const claim of result.per_claim) {
+          out.line(
+            `  claim ${claim.index} ${claim.action_name} (${claim.mode}): ${claim.verdict} — ${claim.reason}`,
+          );
+        }
+        for (const e of result.errors) out.line(`  error: ${typeof e === 'string' ? e : JSON.stringify(e)}`);
+      }),
+    );
+
+  program
+    .command('serve')
+    .description('run the eval service: POST /handoffs/receive, GET /evaluations/:id, GET /healthz')
+    .option('--port <port>', `port (default ${DEFAULT_PORT}; 0 picks a free one)`)
+    .option('--host <host>', `address to listen on (default ${DEFAULT_HOST})`)
+    .option(
+      '--trusted-key <pem-file>',
+      "a public key whose checkpoints are accepted (repeatable; default: this installation's key)",
+      collect,
+    )
+    .option(
+      '--independent',
+      "judge by the payload alone (proofs + the payload's endpoint snapshot); the store only keeps verdicts",
+    )
+    .option(
+      '--trusted-endpoint <url>',
+      'trusted endpoint entries to judge against instead of the store registry (repeatable)',
+      collect,
+    )
+    .action(
+      async (opts: {
+        port?: string;
+        host?: string;
+        trustedKey?: string[];
+        independent?: boolean;
+        trustedEndpoint?: string[];
+      }) => {
+        try {
+          const port = opts.port === undefined ? DEFAULT_PORT : parsePort(opts.port);
+          const server = await startEvalServer({
+            store: getDefaultStore(),
+            trustedKeys: loadTrustedKeys(opts.trustedKey),
+            checkStore: !opts.independent,
+            trustedEndpoints: opts.trustedEndpoint,
+            port,
+            host: opts.host,
+          });
+          createOutput(false).line(`provably eval service listening on ${server.url}`);
+          const stop = () => {
+            server
+              .close()
+              .then(() => closeDefaultStore())
+              .finally(() => process.exit(0));
+          };
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        } catch (err) {
+          process.stderr.write(`provably: ${describeFailure(err)}\n`);
+          process.exitCode = exitCodeFor(err);
+          await closeDefaultStore().catch(() => {});
+        }
+      },
+    );
+}
+
+function readPayload(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new ProvablyConfigError('payload', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  return text; // evaluateHandoff parses and validates, reporting bad JSON as ERROR
+}
+
+function payloadEndpoints(payload: unknown): string[] {
+  try {
+    const parsed = JSON.parse(String(payload)) as { trusted_endpoints?: unknown };
+    return Array.isArray(parsed.trusted_endpoints)
+      ? parsed.trusted_endpoints.filter((e) => typeof e === 'string')
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) {
+    throw new ProvablyConfigError('--port', `expected a port number 0-65535, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}

@@ -1,0 +1,62 @@
+/**
+ * The evaluator's proof verifier backed by the real ledger (src/ledger): RFC 6962 leaf hash of
+ * the bundle's record → inclusion proof → root of an Ed25519-signed checkpoint by a trusted key.
+ */
+import type { HandoffProofBundle, HandoffRecordContent } from '../handoff/index.js';
+import {
+  type LeafRecord,
+  leafBytes,
+  recordLeafHash,
+  type TrustedKeys,
+  verifyRecordProof,
+} from '../ledger/index.js';
+import type { ProofCheck, ProofVerifier } from './types.js';
+
+/** The ledger's view of a record from the wire's snake_case content. */
+export function leafRecordOf(record: HandoffRecordContent): LeafRecord {
+  return {
+    id: record.id,
+    orgId: record.org_id,
+    agentId: record.agent_id,
+    actionName: record.action_name,
+    interceptIndex: record.intercept_index,
+    traceId: record.trace_id,
+    spanId: record.span_id,
+    method: record.method,
+    url: record.url,
+    status: record.status,
+    requestHeaders: record.request_headers,
+    responseHeaders: record.response_headers,
+    contentEncoding: record.content_encoding,
+    bodySha256: record.body_sha256,
+    bodySize: record.body_size,
+    bodyTruncated: record.body_truncated,
+    error: record.error,
+    startedAt: new Date(record.started_at),
+    durationMs: record.duration_ms,
+  } as LeafRecord;
+}
+
+export const ledgerProofVerifier: ProofVerifier<TrustedKeys> = {
+  leafBytes(record, leafIndex) {
+    return leafBytes(leafRecordOf(record), leafIndex);
+  },
+  verify(bundle: HandoffProofBundle, trustedKeys: TrustedKeys): ProofCheck {
+    const record = leafRecordOf(bundle.record);
+    const check = verifyRecordProof({
+      proof: {
+        orgId: bundle.checkpoint.org_id,
+        recordId: bundle.record.id,
+        leafIndex: bundle.leaf_index,
+        treeSize: bundle.checkpoint.tree_size,
+        leafHash: Buffer.from(recordLeafHash(record, bundle.leaf_index)).toString('hex'),
+        rootHash: bundle.checkpoint.root_hash,
+        proof: bundle.inclusion_proof,
+      },
+      checkpoint: bundle.checkpoint,
+      trustedKeys,
+      record,
+    });
+    return check.ok ? { ok: true } : { ok: false, reason: `${check.reason}: ${check.detail}` };
+  },
+};
