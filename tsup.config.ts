@@ -13,7 +13,12 @@ export default defineConfig([
     target: 'node22',
     platform: 'node',
     splitting: true,
+    // import.meta.url is shimmed in the CJS output; import.meta.resolve has no CJS equivalent, so
+    // it is defined away there and the code falls back to require resolution.
     shims: true,
+    esbuildOptions(options, context) {
+      if (context.format === 'cjs') options.define = { ...options.define, 'import.meta.resolve': 'undefined' };
+    },
   },
   {
     entry: { cli: 'src/cli/main.ts' },

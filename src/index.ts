@@ -18,7 +18,12 @@ export {
   ProvablyUrlError,
   type StoreErrorReason,
 } from './errors/index.js';
+// Both the evaluator and the Merkle code name a result ProofCheck; the public one is the evaluator's.
+export type { ProofCheck } from './eval/index.js';
+export * from './eval/index.js';
+export * from './handoff/index.js';
 export type { InterceptBodyHook, InterceptStats } from './intercept/index.js';
+export * from './ledger/index.js';
 export {
   ALWAYS_REDACTED_HEADERS,
   type BodyDecodeFailure,
@@ -46,6 +51,7 @@ export {
 export {
   type ActiveScope,
   activeScope,
+  agentRun,
   GEN_AI_ATTRIBUTES,
   type InterceptContextOptions,
   interceptContext,
@@ -53,6 +59,7 @@ export {
   SCOPE_ATTRIBUTES,
   selfEgress,
 } from './scope/index.js';
+export * from './server/index.js';
 export * from './store/index.js';
 export * from './trust/index.js';
 export { VERSION } from './version.js';

@@ -2,7 +2,7 @@
  * CLI output conventions: results on stdout (human text, or JSON with --json), diagnostics on
  * stderr, colour only on a TTY and never when NO_COLOR is set (https://no-color.org).
  */
-import { ProvablyConfigError, ProvablyError, ProvablyStoreError, ProvablyUrlError } from '../errors/index.js';
+import { ProvablyError, ProvablyStoreError } from '../errors/index.js';
 
 export interface Output {
   json: boolean;
@@ -52,9 +52,18 @@ export function table(headers: string[], rows: string[][]): string {
   return [fmt(headers), ...rows.map(fmt)].join('\n');
 }
 
+// Errors caused by what the user typed or passed in (fixable input), by stable code.
+const INPUT_ERROR_CODES = new Set([
+  'PROVABLY_INVALID_URL',
+  'PROVABLY_CONFIG_ERROR',
+  'PROVABLY_INVALID_ID',
+  'PROVABLY_HANDOFF_INVALID',
+  'PROVABLY_MODEL_CLAIMS_INVALID',
+]);
+
 /** Exit codes: 2 for input the user can fix, 1 for everything else. */
 export function exitCodeFor(err: unknown): number {
-  return err instanceof ProvablyUrlError || err instanceof ProvablyConfigError ? 2 : 1;
+  return err instanceof ProvablyError && INPUT_ERROR_CODES.has(err.code) ? 2 : 1;
 }
 
 /** One line, no stack: the reason a command failed. */

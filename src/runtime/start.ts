@@ -5,18 +5,30 @@
  */
 import { defaultOrgId, type Env, readFlag, readPositiveInt } from '../config/index.js';
 import { diag } from '../diag/index.js';
-import { setInterceptBodyHook as applyHook, installInterception } from '../intercept/index.js';
-import { appendLeavesByOrg } from '../ledger/index.js';
-import { type CallRecording, createRecorder, type Recorder } from '../record/index.js';
-import { activeScope, readScopeOptions, selfEgress, setupScopes, shutdownScopes } from '../scope/index.js';
-import { closeDefaultStore, getDefaultStore } from '../store/index.js';
-import { createTrustedSetCache, DEFAULT_TRUST_REFRESH_MS } from '../trust/index.js';
-import { createCheckpointScheduler } from './checkpoints.js';
+import { ProvablyStoreError } from '../errors/index.js';
+import {
+  setInterceptBodyHook as applyHook,
+  installInterception,
+  type TrustGate,
+} from '../intercept/index.js';
+import { readRecorderConfig } from '../record/config.js';
+import type { CallRecording, Recorder } from '../record/types.js';
+import { activeScope, readScopeOptions, setupScopes, shutdownScopes } from '../scope/index.js';
+import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_MS } from './checkpoints.js';
 import { controller, installController, type ProvablyController } from './controller.js';
+import type { Pipeline } from './pipeline.js';
+
+const DEFAULT_TRUST_REFRESH_MS = 5_000;
 
 export interface StartOptions {
   /** Settings source; defaults to process.env. */
   env?: Env;
+}
+
+function unrecordable(url: string): CallRecording {
+  const err = () =>
+    Promise.reject(new ProvablyStoreError('record', 'unknown', `the recorder was not ready for ${url}`));
+  return { response() {}, chunk() {}, finish: err, fail: () => Promise.resolve() };
 }
 
 /** A recording that writes nothing: for governed calls outside the record allowlist. */
@@ -37,27 +49,31 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   if (existing.started) return existing;
   const env = options.env ?? process.env;
 
+  // Every setting is checked now, so a misconfigured preload stops at start, not at the first call.
   const orgId = defaultOrgId(env);
   const scopeOptions = readScopeOptions(env);
   const refreshMs = readPositiveInt(env, 'PROVABLY_TRUST_REFRESH_MS', DEFAULT_TRUST_REFRESH_MS);
   const startEnabled = readFlag(env, 'PROVABLY_ENABLED', true);
-
+  readRecorderConfig(env);
+  readPositiveInt(env, 'PROVABLY_CHECKPOINT_EVERY', DEFAULT_CHECKPOINT_EVERY);
+  readPositiveInt(env, 'PROVABLY_CHECKPOINT_INTERVAL_MS', DEFAULT_CHECKPOINT_INTERVAL_MS);
   setupScopes(scopeOptions);
-  const gate = createTrustedSetCache({ store: getDefaultStore, refreshMs, runOutsideScope: selfEgress });
-  const checkpoints = createCheckpointScheduler({ store: getDefaultStore, env, runOutsideScope: selfEgress });
-  const storeRecorder = createRecorder({
-    store: getDefaultStore,
-    runOutsideScope: selfEgress,
-    env,
-    // Every row becomes a leaf of its org's Merkle log in the same transaction: a row is never
-    // committed without its leaf.
-    withinBatch: (tx, rows) => appendLeavesByOrg(tx, rows),
-    onCommitted: (rows) => {
-      const perOrg = new Map<string, number>();
-      for (const r of rows) perOrg.set(r.orgId, (perOrg.get(r.orgId) ?? 0) + 1);
-      for (const [org, n] of perOrg) checkpoints.noteLeaves(org, n);
+
+  // The store, recorder and ledger load on the first governed call (the gate is asked first).
+  let pipeline: Pipeline | undefined;
+  let loading: Promise<Pipeline> | undefined;
+  const load = (): Promise<Pipeline> => {
+    loading ??= import('./pipeline.js').then((m) => {
+      pipeline = m.createPipeline(env, refreshMs);
+      return pipeline;
+    });
+    return loading;
+  };
+  const gate: TrustGate = {
+    check(url, org) {
+      return pipeline ? pipeline.gate.check(url, org) : load().then((p) => p.gate.check(url, org));
     },
-  });
+  };
 
   const c: ProvablyController = {
     started: true,
@@ -69,25 +85,21 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
     },
     status() {
       const i = handle.stats();
-      const r = storeRecorder.stats();
+      const r = pipeline?.recorder.stats();
       return {
         started: true,
         enabled: this.enabled,
         blocked: i.blocked,
-        recorded: r.recorded,
+        recorded: r?.recorded ?? 0,
         gateErrors: i.gateErrors,
         internalErrors: i.internalErrors,
-        storeErrors: r.storeErrors,
-        dropped: r.dropped,
+        storeErrors: r?.storeErrors ?? 0,
+        dropped: r?.dropped ?? 0,
       };
     },
     async shutdown() {
-      gate.close();
-      await storeRecorder.close();
-      await checkpoints.flush();
-      checkpoints.close();
+      await pipeline?.close();
       await shutdownScopes();
-      await closeDefaultStore();
     },
   };
 
@@ -95,7 +107,10 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
     start(scope, request) {
       const allow = c.recordAllowlist;
       if (allow !== null && allow.match(request.url) === null) return NOT_RECORDED;
-      return storeRecorder.start(scope, request);
+      if (pipeline) return pipeline.recorder.start(scope, request);
+      // Unreachable in practice (the gate loads the pipeline before any call is let through);
+      // if it ever happens the call fails closed rather than going unrecorded.
+      return unrecordable(request.url);
     },
   };
 
@@ -109,14 +124,15 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   installController(c);
   if (!startEnabled) c.enabled = false;
 
-  // When the host runs out of work: wait for rows still in flight and flush provably's own span
-  // exporter. Nothing is closed — an app may schedule more work from 'beforeExit', and its
-  // governed calls must still be recorded; the embedded store's lock is released at exit.
+  // When the host runs out of work: wait for rows still in flight, checkpoint them and flush
+  // provably's own span exporter. Nothing is closed — an app may schedule more work from
+  // 'beforeExit', and its governed calls must still be recorded; the embedded store's lock is
+  // released at exit.
   let flushing = false;
   process.on('beforeExit', () => {
     if (flushing) return;
     flushing = true;
-    Promise.all([storeRecorder.flush().then(() => checkpoints.flush()), shutdownScopes()])
+    Promise.all([pipeline?.flush(), shutdownScopes()])
       .catch((err: unknown) => diag.warn('flushing at exit did not complete cleanly', err))
       .finally(() => {
         flushing = false;

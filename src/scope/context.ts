@@ -78,6 +78,45 @@ export function interceptContext<T>(options: InterceptContextOptions, fn: () => 
 }
 
 /**
+ * Runs `fn` inside a new span that is NOT a scope: one agent run. Scoped calls made inside it
+ * (interceptContext) share its trace id, which is what buildHandoffPayload resolves a model's
+ * claims against — "this run's records". Use your framework's own run/agent span instead when it
+ * has one. Returns what fn returns.
+ */
+export function agentRun<T>(name: string, fn: () => T): T {
+  if (typeof name !== 'string' || name.trim() === '') {
+    throw new ProvablyConfigError('agentRun', `expected a non-empty run name, got ${describe(name)}`);
+  }
+  if (typeof fn !== 'function') throw new ProvablyConfigError('agentRun', 'expected a function to run');
+  ensureOtel();
+  const cm = registeredContextManager();
+  if (cm === undefined) return fn();
+  const parent = cm.active();
+  let span: Span | undefined;
+  try {
+    span = scopeTracer()?.startSpan(name, {}, parent);
+  } catch (err) {
+    diag.once('scope.start-run', 'warn', 'could not start the run span', err);
+  }
+  if (span === undefined) return fn();
+  const ended = span;
+  let result: T;
+  try {
+    result = cm.with(parent.setValue(SPAN_KEY, span), fn);
+  } catch (err) {
+    endSpan(ended, true, err);
+    throw err;
+  }
+  if (isThenable(result)) {
+    result.then(
+      () => endSpan(ended, false),
+      (err: unknown) => endSpan(ended, true, err),
+    );
+  } else endSpan(ended, false);
+  return result;
+}
+
+/**
  * Runs `fn` outside any provably scope: requests it makes pass through untouched (the
  * recorder's own I/O runs here). A nested interceptContext opens a scope again.
  */

@@ -25,7 +25,7 @@
  * your provider and exporters.
  */
 export { GEN_AI_ATTRIBUTES, SCOPE_ATTRIBUTES } from './attributes.js';
-export { interceptContext, selfEgress } from './context.js';
+export { agentRun, interceptContext, selfEgress } from './context.js';
 export { provablySpanProcessor } from './processor.js';
 export { activeScope } from './resolve.js';
 export {

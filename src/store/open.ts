@@ -151,17 +151,23 @@ class PreparedStore implements ProvablyStore {
   }
 }
 
-let defaultStore: ProvablyStore | undefined;
+// The default store lives in a global slot, not in module state: the ESM preload and a CommonJS
+// `require('provably')` in the same process load separate module copies, and both must use the
+// one store (an embedded data dir can only be opened once per process).
+const SLOT = Symbol.for('provably.defaultStore.v1');
+type GlobalWithStore = typeof globalThis & { [SLOT]?: ProvablyStore };
 
 /** The process-wide store from the environment, created on first call (connecting later). */
 export function getDefaultStore(): ProvablyStore {
-  defaultStore ??= openStore();
-  return defaultStore;
+  const g = globalThis as GlobalWithStore;
+  g[SLOT] ??= openStore();
+  return g[SLOT];
 }
 
 /** Closes the default store (if any); the next getDefaultStore() opens a fresh one. */
 export async function closeDefaultStore(): Promise<void> {
-  const store = defaultStore;
-  defaultStore = undefined;
+  const g = globalThis as GlobalWithStore;
+  const store = g[SLOT];
+  g[SLOT] = undefined;
   await store?.close();
 }

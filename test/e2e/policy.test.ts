@@ -15,7 +15,6 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type CountingServer, startCountingServer } from '../helpers/counting-server.js';
-import { withDatabase } from '../helpers/postgres.js';
 import { startTcpProxy } from '../record/tcp-proxy.js';
 import { type ErrorShape, errorChain, runAgent, type Settled, startAgent } from './child.js';
 import { describeE2E, useE2EStores } from './stores.js';
@@ -88,7 +87,7 @@ describeE2E('store failure policy with the real preload', (backend) => {
         const dead = new URL(store.settings.PROVABLY_DATABASE_URL as string);
         dead.port = String(await closedPort());
         run = await runAgent<UnreachableResult>('policy-unreachable.mjs', {
-          env: store.env({ ...extra, PROVABLY_DATABASE_URL: withDatabase(dead.toString(), 'provably') }),
+          env: store.env({ ...extra, PROVABLY_DATABASE_URL: dead.toString() }),
         });
         reason = 'connection-refused';
       } else {
@@ -112,7 +111,7 @@ describeE2E('store failure policy with the real preload', (backend) => {
       );
       expect(run.stderr.match(/trust gate failed/g)).toHaveLength(1);
       expect(run.stderr).not.toMatch(/at .*\(.*:\d+:\d+\)/); // one-line diagnostics, no stack traces
-      if (backend === 'pglite') expect(await store.rows()).toEqual([]);
+      expect(await store.rows()).toEqual([]);
     });
   }
 

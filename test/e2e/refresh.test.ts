@@ -36,9 +36,9 @@ async function pollUntil(agent: Agent, url: string, want: boolean): Promise<numb
   const start = performance.now();
   for (;;) {
     const outcome = await call(agent, url);
+    // A refusal is always the trust gate's, never some other failure.
+    if (!outcome.ok) expect(outcome.code).toBe('PROVABLY_BLOCKED');
     if (outcome.ok === want) return since(start);
-    if (!want && outcome.ok === false) return since(start);
-    if (outcome.ok === false) expect(outcome.code).toBe('PROVABLY_BLOCKED');
     if (since(start) > REFRESH_MS + SLACK_MS) {
       throw new Error(`the change did not reach the running agent within ${REFRESH_MS + SLACK_MS} ms`);
     }
