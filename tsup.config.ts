@@ -17,7 +17,8 @@ export default defineConfig([
     // it is defined away there and the code falls back to require resolution.
     shims: true,
     esbuildOptions(options, context) {
-      if (context.format === 'cjs') options.define = { ...options.define, 'import.meta.resolve': 'undefined' };
+      if (context.format === 'cjs')
+        options.define = { ...options.define, 'import.meta.resolve': 'undefined' };
     },
   },
   {
