@@ -55,7 +55,8 @@ export const ledgerProofVerifier: ProofVerifier<TrustedKeys> = {
       },
       checkpoint: bundle.checkpoint,
       trustedKeys,
-      record,
+      // The leaf hash above is already the record's: passing the record too would only
+      // canonicalize and hash it a second time.
     });
     return check.ok ? { ok: true } : { ok: false, reason: `${check.reason}: ${check.detail}` };
   },

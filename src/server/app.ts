@@ -6,7 +6,13 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { EvaluationResult } from '../eval/index.js';
-import { canonicalPayloadJson, type HandoffPayload, validateHandoffPayload } from '../handoff/index.js';
+import {
+  canonicalPayloadJson,
+  type HandoffPayload,
+  ProvablyHandoffSchemaError,
+  type SchemaIssue,
+  validateHandoffPayload,
+} from '../handoff/index.js';
 import type { Store } from '../store/index.js';
 import { getEvaluation, isUuid, saveEvaluation } from './evaluations.js';
 import type { ServiceLog } from './log.js';
@@ -59,8 +65,21 @@ export function createEvalApp(options: EvalAppOptions): Hono {
       if (!check.ok)
         return c.json({ error: 'payload does not match the handoff schema', issues: check.issues }, 400);
       const payload = check.value;
+      // Bad input is a 4xx, never a 500 (bug fix): a string RFC 8785 cannot represent (a lone
+      // surrogate) used to throw from canonicalPayloadJson only when the verdict was saved, and
+      // U+0000 in a stored string made PostgreSQL refuse the INSERT — both after evaluating.
+      let canonical: string;
+      try {
+        canonical = canonicalPayloadJson(payload);
+      } catch (err) {
+        if (!(err instanceof ProvablyHandoffSchemaError)) throw err;
+        return c.json({ error: 'payload does not match the handoff schema', issues: err.issues }, 400);
+      }
+      const unstorable = unstorableStrings(payload);
+      if (unstorable.length > 0)
+        return c.json({ error: 'payload holds strings the store cannot keep', issues: unstorable }, 400);
       const result = await options.evaluate(payload);
-      const saved = await saveEvaluation(store, payload, canonicalPayloadJson(payload), result);
+      const saved = await saveEvaluation(store, payload, canonical, result);
       log.info('evaluated', {
         evaluation_id: saved.id,
         org_id: saved.org_id,
@@ -84,4 +103,24 @@ export function createEvalApp(options: EvalAppOptions): Hono {
     return c.json({ error: 'internal error', reason: err.message }, 500);
   });
   return app;
+}
+
+/**
+ * The payload strings the service stores as they are (provably_evaluations columns, and the
+ * verdict's per-claim fields) that PostgreSQL cannot hold: text and jsonb refuse U+0000.
+ */
+function unstorableStrings(payload: HandoffPayload): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  const check = (path: string, value: unknown) => {
+    if (typeof value === 'string' && value.includes('\u0000'))
+      issues.push({ path, message: 'contains U+0000, which the store cannot keep' });
+  };
+  check('/provably_org_id', payload.provably_org_id);
+  check('/run_id', payload.run_id);
+  check('/task', payload.task);
+  payload.claims.forEach((claim, i) => {
+    check(`/claims/${i}/action_name`, claim.action_name);
+    check(`/claims/${i}/json_path`, claim.json_path);
+  });
+  return issues;
 }

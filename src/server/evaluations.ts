@@ -39,7 +39,10 @@ export async function saveEvaluation(
       result.outcome,
       payload.claims.length,
       createHash('sha256').update(canonicalPayload).digest('hex'),
-      JSON.stringify(result),
+      // jsonb refuses U+0000 and unpaired surrogates; a reason may echo sender text (or be cut
+      // inside a surrogate pair), so the stored copy replaces them with U+FFFD (bug fix: the
+      // INSERT failed and the service answered 500).
+      JSON.stringify(result, (_key, value) => (typeof value === 'string' ? storableText(value) : value)),
     ],
   );
   return toStored(res.rows[0] as Record<string, unknown>);
@@ -67,4 +70,11 @@ function toStored(row: Record<string, unknown>): StoredEvaluation {
     result: row.result as EvaluationResult,
     created_at: (row.created_at as Date).toISOString(),
   };
+}
+
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** `text` with what PostgreSQL text/jsonb cannot hold (U+0000, lone surrogates) as U+FFFD. */
+function storableText(text: string): string {
+  return text.replace(UNSTORABLE, '\uFFFD');
 }

@@ -98,4 +98,30 @@ describeE2E('module formats and startup paths', (backend) => {
       ['https://added-by-cjs.example.com/v1', `${trusted.url}/json`].sort(),
     );
   });
+
+  it("CommonJS app: a second openStore() through require('provably') never opens the preload's embedded data dir twice", async () => {
+    const store = await stores.fresh();
+    await store.trust(`${trusted.url}/json`);
+    const run = await runAgent('app-open.cjs', { env: store.env({ TRUSTED: trusted.url }) });
+    const r = run.result as Record<string, unknown>;
+    expect(r.call).toEqual({ ok: true, value: 200 });
+    const second = r.secondStore as Settled;
+    if (backend === 'pglite') {
+      // Refused like the same call through the ESM copy: one embedded data dir, one instance.
+      expect(second.ok, JSON.stringify(second)).toBe(false);
+      // (As a CommonJS user sees it: the error keeps its class name in the CJS build too.)
+      if (!second.ok) {
+        expect(second.error).toMatchObject({
+          name: 'ProvablyStoreError',
+          ctor: 'ProvablyStoreError',
+          reason: 'locked',
+        });
+      }
+    } else {
+      expect(second).toEqual({ ok: true, value: { one: 1 } });
+    }
+    expect(r.after).toEqual({ ok: true, value: 200 });
+    expect(r.rows).toEqual(['first', 'after']);
+    expect((await store.rows()).map((row) => row.actionName)).toEqual(['first', 'after']);
+  });
 });
