@@ -43,13 +43,30 @@ export const ledgerProofVerifier: ProofVerifier<TrustedKeys> = {
   },
   verify(bundle: HandoffProofBundle, trustedKeys: TrustedKeys): ProofCheck {
     const record = leafRecordOf(bundle.record);
+    // Bug fix: the leaf binds started_at as toISOString() writes it, and new Date() rolls an
+    // impossible date over ("2025-02-30T…" is March 2), so a bundle could carry a started_at
+    // that is not the signed text and still verify. Only the one signed form is accepted.
+    if (
+      Number.isNaN(record.startedAt.getTime()) ||
+      record.startedAt.toISOString() !== bundle.record.started_at
+    ) {
+      return { ok: false, reason: 'leaf-mismatch: started_at is not a time the ledger can have signed' };
+    }
+    // Bug fix: content the ledger cannot canonicalize can never have been a leaf. That is a
+    // failed proof (CAUGHT), not a verifier failure (a throw made the claim ERROR).
+    let leafHash: string;
+    try {
+      leafHash = Buffer.from(recordLeafHash(record, bundle.leaf_index)).toString('hex');
+    } catch (err) {
+      return { ok: false, reason: `leaf-mismatch: the record cannot be a leaf: ${(err as Error).message}` };
+    }
     const check = verifyRecordProof({
       proof: {
         orgId: bundle.checkpoint.org_id,
         recordId: bundle.record.id,
         leafIndex: bundle.leaf_index,
         treeSize: bundle.checkpoint.tree_size,
-        leafHash: Buffer.from(recordLeafHash(record, bundle.leaf_index)).toString('hex'),
+        leafHash,
         rootHash: bundle.checkpoint.root_hash,
         proof: bundle.inclusion_proof,
       },

@@ -16,8 +16,7 @@
  * database) and keeps two trees of 64 bytes per leaf.
  */
 import { checkOrgId } from '../config/index.js';
-import { ProvablyInvalidIdError } from '../record/errors.js';
-import { type InterceptRecord, toRecord } from '../record/read.js';
+import { INTERCEPT_COLUMNS, type InterceptRecord, recordIdOf, toRecord } from '../record/read.js';
 import type { Queryable, Store } from '../store/types.js';
 import { type Checkpoint, signCheckpoint, verifyCheckpoint } from './checkpoint.js';
 import {
@@ -34,31 +33,8 @@ import type { ConsistencyProof, InclusionProof } from './proof.js';
 /** First key of the two-key advisory lock: "pvlg". The second is hashtext(org_id). */
 export const LEDGER_LOCK_CLASS = 0x70766c67;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The content columns leafContent needs (no body), plus created_at for toRecord. */
-const RECORD_COLUMNS = [
-  'id',
-  'org_id',
-  'agent_id',
-  'action_name',
-  'intercept_index',
-  'trace_id',
-  'span_id',
-  'method',
-  'url',
-  'status',
-  'request_headers',
-  'response_headers',
-  'content_encoding',
-  'body_sha256',
-  'body_size',
-  'body_truncated',
-  'error',
-  'started_at',
-  'duration_ms',
-  'created_at',
-];
+const RECORD_COLUMNS = INTERCEPT_COLUMNS;
 const SUB_MS = `(i.started_at <> date_trunc('milliseconds', i.started_at)) AS started_sub_ms`;
 /**
  * Checkpoint columns. The time comes as text with microseconds, so a stored time that differs
@@ -818,11 +794,6 @@ function recordIds(records: readonly RecordRef[]): string[] {
     seen.add(id);
   }
   return ids;
-}
-
-function recordIdOf(id: unknown): string {
-  if (typeof id !== 'string' || !UUID.test(id.trim())) throw new ProvablyInvalidIdError(id);
-  return id.trim().toLowerCase();
 }
 
 function checkTreeSize(name: string, size: number): void {

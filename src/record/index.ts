@@ -23,10 +23,13 @@ export { normalizeHeaders, REDACTED, type StoredHeaders } from './headers.js';
 export {
   DEFAULT_LIST_LIMIT,
   getIntercept,
+  INTERCEPT_COLUMNS,
   type InterceptRecord,
+  isUuid,
   type ListInterceptsOptions,
   listIntercepts,
   MAX_LIST_LIMIT,
+  recordIdOf,
 } from './read.js';
 export {
   createRecorder,

@@ -62,7 +62,22 @@ export const MAX_LIST_LIMIT = 10_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const BASE_COLUMNS = [
+/** Whether `value` is a UUID (any case). */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/**
+ * A record id as the tables store it (trimmed, lower case). Throws ProvablyInvalidIdError for
+ * anything that is not a UUID, before a driver ever sees it.
+ */
+export function recordIdOf(id: unknown): string {
+  if (typeof id !== 'string' || !UUID.test(id.trim())) throw new ProvablyInvalidIdError(id);
+  return id.trim().toLowerCase();
+}
+
+/** Every provably_intercepts column but the body, in table order. */
+export const INTERCEPT_COLUMNS: readonly string[] = [
   'id',
   'org_id',
   'agent_id',
@@ -84,7 +99,7 @@ const BASE_COLUMNS = [
   'duration_ms',
   'created_at',
 ];
-const WITHOUT_BODY = BASE_COLUMNS.join(', ');
+const WITHOUT_BODY = INTERCEPT_COLUMNS.join(', ');
 const WITH_BODY = `${WITHOUT_BODY}, response_body`;
 /**
  * PGlite decodes a bytea result at ~0.14 s per MiB; base64 text is ~10× cheaper (measured:
@@ -148,8 +163,7 @@ export async function getIntercept(
   id: string,
   options: { orgId?: string } = {},
 ): Promise<InterceptRecord | null> {
-  if (typeof id !== 'string' || !UUID.test(id.trim())) throw new ProvablyInvalidIdError(id);
-  const params: unknown[] = [id.trim().toLowerCase()];
+  const params: unknown[] = [recordIdOf(id)];
   const { columns, base64 } = bodyColumns(store, true);
   let sql = `SELECT ${columns} FROM provably_intercepts WHERE id = $1`;
   if (options.orgId !== undefined) {

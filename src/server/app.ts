@@ -13,8 +13,9 @@ import {
   type SchemaIssue,
   validateHandoffPayload,
 } from '../handoff/index.js';
+import { isUuid } from '../record/index.js';
 import type { Store } from '../store/index.js';
-import { getEvaluation, isUuid, saveEvaluation } from './evaluations.js';
+import { getEvaluation, saveEvaluation } from './evaluations.js';
 import type { ServiceLog } from './log.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;

@@ -16,12 +16,6 @@ export interface StoredEvaluation {
   created_at: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
-
 export async function saveEvaluation(
   store: Queryable,
   payload: HandoffPayload,
