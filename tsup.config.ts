@@ -13,6 +13,8 @@ export default defineConfig([
     target: 'node22',
     platform: 'node',
     splitting: true,
+    // Error classes must keep their names in the CJS output (err.name, cross-copy instanceof).
+    keepNames: true,
     // import.meta.url is shimmed in the CJS output; import.meta.resolve has no CJS equivalent, so
     // it is defined away there and the code falls back to require resolution.
     shims: true,

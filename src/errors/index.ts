@@ -4,11 +4,29 @@
  * on it without parsing messages.
  */
 
+const BRAND = Symbol.for('provably.error.v1');
+
 export abstract class ProvablyError extends Error {
   abstract readonly code: string;
+
+  /**
+   * `instanceof` also recognises errors made by another copy of provably in the same process —
+   * the ESM preload and a CommonJS `require('provably')` load separate classes — by their
+   * PROVABLY_ code and class name, so `err.cause instanceof ProvablyBlockedError` holds whichever
+   * copy threw it.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    // A brand only provably's own constructor sets (libraries that wrap an error, such as axios,
+    // copy name and code, never this symbol).
+    if (!(value instanceof Error) || (value as unknown as Record<symbol, unknown>)[BRAND] !== true) return false;
+    return this === ProvablyError || value.name === this.name;
+  }
+
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 

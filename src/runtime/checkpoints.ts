@@ -32,28 +32,38 @@ export function createCheckpointScheduler(options: {
     DEFAULT_CHECKPOINT_INTERVAL_MS,
   );
   const uncovered = new Map<string, number>();
+  /** Orgs whose last attempt failed → their uncovered count then (flush skips them until it grows). */
+  const failedAt = new Map<string, number>();
   let signer: Signer | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
   const issue = (orgs: string[]): Promise<void> =>
     options.runOutsideScope(async () => {
-      signer ??= loadSigner({ env: options.env });
       for (const orgId of orgs) {
         const pending = uncovered.get(orgId) ?? 0;
         if (pending === 0) continue;
         uncovered.set(orgId, 0);
         try {
+          // Bug fix: loading the key was outside the try, so an unusable key failed silently
+          // (no warning, no retry) until exit. It is loaded here, logged and retried like any
+          // other failure (and picked up once the key is fixed).
+          signer ??= loadSigner({ env: options.env });
           const cp = await issueCheckpoint(options.store(), orgId, signer);
+          failedAt.delete(orgId);
           diag.debug(`checkpoint for org ${orgId}: tree size ${cp.tree_size}`);
         } catch (err) {
-          uncovered.set(orgId, (uncovered.get(orgId) ?? 0) + pending);
+          const now = (uncovered.get(orgId) ?? 0) + pending;
+          uncovered.set(orgId, now);
+          failedAt.set(orgId, now);
           diag.once(
             `checkpoint:${orgId}`,
             'warn',
             `could not issue a checkpoint for org ${orgId}; will retry`,
             err,
           );
+          // Bug fix: the retry waited for the org's next leaf; now it comes after the interval.
+          arm();
         }
       }
     });
@@ -83,7 +93,13 @@ export function createCheckpointScheduler(options: {
     flush() {
       if (timer) clearTimeout(timer);
       timer = undefined;
-      return run([...uncovered.keys()]);
+      // Bug fix: flush runs at every beforeExit, and a failed attempt is I/O, which brings
+      // beforeExit back: with the store down at exit the host never exited (it retried in a
+      // loop). An org whose last attempt failed is retried here only when it has new leaves;
+      // otherwise the (unref'd) timer retries it while the process lives.
+      const orgs = [...uncovered.keys()].filter((org) => failedAt.get(org) !== uncovered.get(org));
+      if (orgs.length < uncovered.size) arm();
+      return run(orgs);
     },
     close() {
       if (timer) clearTimeout(timer);

@@ -66,9 +66,9 @@ function toStored(row: Record<string, unknown>): StoredEvaluation {
   };
 }
 
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** `text` with what PostgreSQL text/jsonb cannot hold (U+0000, lone surrogates) as U+FFFD. */
 function storableText(text: string): string {
-  return text.replace(UNSTORABLE, '\uFFFD');
+  return text.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
 }

@@ -43,11 +43,11 @@ export function startEvalServer(options: EvalServerOptions): Promise<RunningEval
         trustedKeys: options.trustedKeys,
         verifyProof: ledgerProofVerifier,
         ...(checkStore ? { store: options.store } : {}),
-        ...(options.trustedEndpoints
-          ? { trustedEndpoints: options.trustedEndpoints }
-          : checkStore
-            ? {}
-            : { trustedEndpoints: payload.trusted_endpoints ?? [] }),
+        // Bug fix: independent mode passed `payload.trusted_endpoints ?? []` as the receiver's
+        // list, so a payload without a snapshot got every claim CAUGHT ("endpoint missing")
+        // where the evaluator answers ERROR (no snapshot: it cannot decide). Without a list of
+        // its own the evaluator consults the payload's snapshot by itself.
+        ...(options.trustedEndpoints ? { trustedEndpoints: options.trustedEndpoints } : {}),
       }),
   });
   return new Promise((resolve, reject) => {

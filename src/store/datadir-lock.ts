@@ -35,8 +35,13 @@ interface LockInfo {
   token: string;
 }
 
-// Locks this process holds, path → token: released on exit, and how we recognise our own.
-const held = new Map<string, string>();
+// Locks this process holds, path → token: released on exit, and how we recognise our own. In a
+// global slot: the ESM preload and a CommonJS require('provably') are separate module copies,
+// and a copy that did not see the other's lock would take it over as stale.
+const HELD = Symbol.for('provably.datadirLocks.v1');
+const held: Map<string, string> =
+  ((globalThis as Record<symbol, unknown>)[HELD] as Map<string, string>) ?? new Map<string, string>();
+(globalThis as Record<symbol, unknown>)[HELD] = held;
 let exitHookInstalled = false;
 
 const RETRY_MS = 25;

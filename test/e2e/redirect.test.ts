@@ -61,7 +61,9 @@ describeE2E('redirects with the real preload', (backend) => {
         (name) => new URL(calls[name]?.start ?? '').pathname + new URL(calls[name]?.start ?? '').search,
       ),
     );
-    expect(status).toMatchObject({ blocked: FOLLOWERS.length, recorded: FOLLOWERS.length });
+    expect(status.blocked).toBe(FOLLOWERS.length);
+    // (status.recorded is not checked here: a 302 whose body the client never reads is committed
+    // asynchronously, possibly after the agent reported. The rows below are what counts.)
 
     // (Commit order is not call order: a client that never reads the 302's body ends it later.)
     const rows = (await store.rows()).sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());

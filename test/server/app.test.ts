@@ -7,16 +7,19 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { EvaluationResult } from '../../src/eval/index.js';
 import { canonicalPayloadJson, type HandoffPayload } from '../../src/handoff/index.js';
 import { generateSigningKeyPem, type Signer, signerFromPem, trustedKeysOf } from '../../src/ledger/index.js';
 import {
   DEFAULT_BODY_LIMIT_BYTES,
+  getEvaluation,
   jsonLineLog,
   type RunningEvalServer,
+  saveEvaluation,
   startEvalServer,
 } from '../../src/server/index.js';
-import { describeEachBackend, type TestStore, useTestStore } from '../helpers/backends.js';
 import { buildPayload, clone, flipHex, recordRun, trust } from '../fixtures/handoff/records.js';
+import { describeEachBackend, type TestStore, useTestStore } from '../helpers/backends.js';
 
 const ORG = 'org-server';
 const BASE = 'https://quotes.example.com';
@@ -42,7 +45,8 @@ function request(
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...(options.headers ?? {}) };
     if (body !== undefined && !options.chunked) headers['content-length'] = Buffer.byteLength(body);
-    if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined && headers['content-type'] === undefined)
+      headers['content-type'] = 'application/json';
     const req = http.request(`${base}${path}`, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -96,8 +100,18 @@ describeEachBackend('eval service over HTTP', (backend) => {
     });
     honestRecordIds = run.ids;
     ({ payload: honest } = await buildPayload(s, run, signer, [
-      { action_name: 'get_quote', verification_mode: 'field_extraction', json_path: '$.price', claimed_value: 101.5 },
-      { action_name: 'get_customer', verification_mode: 'field_extraction', json_path: '$.name', claimed_value: 'Zoë' },
+      {
+        action_name: 'get_quote',
+        verification_mode: 'field_extraction',
+        json_path: '$.price',
+        claimed_value: 101.5,
+      },
+      {
+        action_name: 'get_customer',
+        verification_mode: 'field_extraction',
+        json_path: '$.name',
+        claimed_value: 'Zoë',
+      },
     ]));
     server = await startEvalServer({
       store: s,
@@ -124,7 +138,9 @@ describeEachBackend('eval service over HTTP', (backend) => {
     expect(res.json.outcome).toBe('PASS');
     expect(res.json.errors).toEqual([]);
     expect(res.json.per_claim.map((c: { verdict: string }) => c.verdict)).toEqual(['PASS', 'PASS']);
-    expect(res.json.per_claim.map((c: { query_record_id: string }) => c.query_record_id)).toEqual(honestRecordIds);
+    expect(res.json.per_claim.map((c: { query_record_id: string }) => c.query_record_id)).toEqual(
+      honestRecordIds,
+    );
     const id = res.json.evaluation_id as string;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
 
@@ -156,13 +172,19 @@ describeEachBackend('eval service over HTTP', (backend) => {
   it('the verdict row is append-only: UPDATE, DELETE and TRUNCATE are refused by the database', async () => {
     const res = await post(server.url, canonicalPayloadJson(honest));
     const id = res.json.evaluation_id as string;
-    await expect(store().query(`UPDATE provably_evaluations SET outcome = 'CAUGHT' WHERE id = $1`, [id])).rejects.toMatchObject({
+    await expect(
+      store().query(`UPDATE provably_evaluations SET outcome = 'CAUGHT' WHERE id = $1`, [id]),
+    ).rejects.toMatchObject({
       reason: 'append-only',
     });
-    await expect(store().query('DELETE FROM provably_evaluations WHERE id = $1', [id])).rejects.toMatchObject({
+    await expect(store().query('DELETE FROM provably_evaluations WHERE id = $1', [id])).rejects.toMatchObject(
+      {
+        reason: 'append-only',
+      },
+    );
+    await expect(store().query('TRUNCATE provably_evaluations')).rejects.toMatchObject({
       reason: 'append-only',
     });
-    await expect(store().query('TRUNCATE provably_evaluations')).rejects.toMatchObject({ reason: 'append-only' });
     const again = await request(server.url, 'GET', `/evaluations/${id}`);
     expect(again.json.outcome).toBe('PASS');
   });
@@ -173,7 +195,11 @@ describeEachBackend('eval service over HTTP', (backend) => {
     const res = await post(server.url, JSON.stringify(lying));
     expect(res.status).toBe(200);
     expect(res.json.outcome).toBe('CAUGHT');
-    expect(res.json.per_claim[0]).toMatchObject({ verdict: 'CAUGHT', check: 'value', indexed_value: '101.5' });
+    expect(res.json.per_claim[0]).toMatchObject({
+      verdict: 'CAUGHT',
+      check: 'value',
+      indexed_value: '101.5',
+    });
     expect(res.json.per_claim[1]).toMatchObject({ verdict: 'PASS' });
     const read = await request(server.url, 'GET', `/evaluations/${res.json.evaluation_id}`);
     expect(read.json.outcome).toBe('CAUGHT');
@@ -195,12 +221,53 @@ describeEachBackend('eval service over HTTP', (backend) => {
       calls: [{ action: 'get_quote', url: `${BASE}/quotes/ACME`, body: QUOTE }],
     });
     const { payload } = await buildPayload(store(), run, stranger, [
-      { action_name: 'get_quote', verification_mode: 'verbatim', json_path: '$.symbol', claimed_value: 'ACME' },
+      {
+        action_name: 'get_quote',
+        verification_mode: 'verbatim',
+        json_path: '$.symbol',
+        claimed_value: 'ACME',
+      },
     ]);
     const other = await post(server.url, canonicalPayloadJson(payload));
     expect(other.json.outcome).toBe('CAUGHT');
     expect(other.json.per_claim[0]).toMatchObject({ check: 'proof' });
     expect(other.json.per_claim[0].reason).toMatch(/key/i);
+  });
+
+  it('a record whose started_at is not the signed text (an impossible date that rolls over) → CAUGHT (proof)', async () => {
+    // 2025-02-30 is read by Date as 2025-03-02: the same instant, but not what the ledger signed.
+    const run = await recordRun(store(), {
+      orgId: ORG,
+      calls: [
+        {
+          action: 'get_quote',
+          url: `${BASE}/quotes/ACME`,
+          body: QUOTE,
+          startedAt: new Date('2025-03-02T00:00:00.000Z'),
+        },
+      ],
+    });
+    const { payload } = await buildPayload(store(), run, signer, [
+      {
+        action_name: 'get_quote',
+        verification_mode: 'field_extraction',
+        json_path: '$.price',
+        claimed_value: 101.5,
+      },
+    ]);
+    expect((await post(server.url, JSON.stringify(payload))).json.outcome).toBe('PASS');
+    const rolled = clone(payload);
+    (rolled.claims[0] as HandoffPayload['claims'][number]).proof.record.started_at =
+      '2025-02-30T00:00:00.000Z';
+    const res = await post(server.url, JSON.stringify(rolled));
+    expect(res.json.outcome).toBe('CAUGHT');
+    expect(res.json.per_claim[0]).toMatchObject({ verdict: 'CAUGHT', check: 'proof' });
+    // A time no Date can hold is a forged record too: CAUGHT, not an evaluator failure (ERROR).
+    const invalid = clone(payload);
+    (invalid.claims[0] as HandoffPayload['claims'][number]).proof.record.started_at =
+      '2025-13-01T00:00:00.000Z';
+    const bad = await post(server.url, JSON.stringify(invalid));
+    expect(bad.json.per_claim[0]).toMatchObject({ verdict: 'CAUGHT', check: 'proof' });
   });
 
   it('malformed JSON → 400 with the parser reason', async () => {
@@ -282,21 +349,68 @@ describeEachBackend('eval service over HTTP', (backend) => {
     expect(route.json).toEqual({ error: 'not found' });
   });
 
-  it('strings the store cannot keep (U+0000, lone surrogates) → 400, never a 500', async () => {
-    const variants: [string, (p: HandoffPayload) => void][] = [
-      ['NUL in task', (p) => (p.task = 'a\u0000b')],
-      ['NUL in run_id', (p) => (p.run_id = 'run\u0000')],
-      ['NUL in action_name', (p) => ((p.claims[0] as { action_name: string }).action_name = 'get\u0000quote')],
-      ['lone surrogate in task', (p) => (p.task = 'x\ud800y')],
-      ['lone surrogate in claimed_value', (p) => ((p.claims[0] as { claimed_value: unknown }).claimed_value = '\udfff')],
+  it('strings the store cannot keep (U+0000) or RFC 8785 cannot write (lone surrogates) → 400, never a 500', async () => {
+    const variants: [string, (p: HandoffPayload) => void, string][] = [
+      ['NUL in task', (p) => (p.task = 'a\u0000b'), '/task'],
+      ['NUL in run_id', (p) => (p.run_id = 'run\u0000'), '/run_id'],
+      [
+        'NUL in action_name',
+        (p) => ((p.claims[0] as { action_name: string }).action_name = 'get\u0000quote'),
+        '/claims/0/action_name',
+      ],
+      [
+        'NUL in json_path',
+        (p) => ((p.claims[1] as { json_path: string }).json_path = "$['\u0000']"),
+        '/claims/1/json_path',
+      ],
+      ['lone surrogate in task', (p) => (p.task = 'x\ud800y'), ''],
+      [
+        'lone surrogate in claimed_value',
+        (p) => ((p.claims[0] as { claimed_value: unknown }).claimed_value = '\udfff'),
+        '',
+      ],
     ];
-    for (const [name, mutate] of variants) {
+    for (const [name, mutate, path] of variants) {
       const p = clone(honest);
       mutate(p);
       const res = await post(server.url, JSON.stringify(p));
-      expect(res.status, `${name}: ${res.text.slice(0, 300)}`).toBeLessThan(500);
-      expect(res.json, name).toBeDefined();
+      expect(res.status, `${name}: ${res.text.slice(0, 300)}`).toBe(400);
+      expect(
+        res.json.issues.map((i: { path: string }) => i.path),
+        name,
+      ).toContain(path);
     }
+    // A value nested deeper than any recursive serializer's stack.
+    const deep = canonicalPayloadJson(honest).replace(
+      '"claimed_value":101.5',
+      `"claimed_value":${'['.repeat(200_000)}${']'.repeat(200_000)}`,
+    );
+    const deepAnswer = await post(server.url, deep);
+    expect(deepAnswer.status, deepAnswer.text.slice(0, 300)).toBeLessThan(500);
+    if (deepAnswer.status === 200) expect(deepAnswer.json.outcome).toBe('ERROR');
+    // U+0000 where the service stores nothing verbatim (a claimed value) is evaluated as usual.
+    const before = await countEvaluations(store());
+    const p = clone(honest);
+    (p.claims[0] as { claimed_value: unknown }).claimed_value = 'a\u0000b';
+    const res = await post(server.url, JSON.stringify(p));
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.per_claim[0]).toMatchObject({ verdict: 'CAUGHT', check: 'value' });
+    expect((await request(server.url, 'GET', `/evaluations/${res.json.evaluation_id}`)).json.outcome).toBe(
+      'CAUGHT',
+    );
+    expect(await countEvaluations(store())).toBe(before + 1);
+  });
+
+  it('saveEvaluation keeps a verdict whose texts hold U+0000 or half a surrogate pair (as U+FFFD)', async () => {
+    // A reason may echo sender text, or be cut inside a surrogate pair (messages are bounded).
+    const result: EvaluationResult = {
+      outcome: 'ERROR',
+      per_claim: [],
+      errors: [{ code: 'claim-error', claim_index: 0, message: `nul \u0000 and a cut pair \ud83d` }],
+    };
+    const saved = await saveEvaluation(store(), honest, canonicalPayloadJson(honest), result);
+    const read = await getEvaluation(store(), saved.id);
+    expect(read?.result.errors[0]?.message).toBe('nul \ufffd and a cut pair \ufffd');
   });
 
   it('never a 500 for junk bodies (fast-check)', async () => {
@@ -325,7 +439,7 @@ describeEachBackend('eval service over HTTP', (backend) => {
         if (res.status === 200) expect(['PASS', 'CAUGHT', 'ERROR']).toContain(res.json.outcome);
         else expect(typeof res.json.error).toBe('string');
       }),
-      { numRuns: 60, seed: Number(process.env.FC_SEED ?? 20251122) },
+      { numRuns: Number(process.env.FC_RUNS ?? 60), seed: Number(process.env.FC_SEED ?? 20251122) },
     );
   }, 120_000);
 
@@ -350,7 +464,11 @@ describeEachBackend('eval service over HTTP', (backend) => {
       'POST /handoffs/receive 200',
       'POST /handoffs/receive 400',
     ]);
-    expect(docs.find((d) => d.msg === 'evaluated')).toMatchObject({ org_id: ORG, outcome: 'PASS', claims: 2 });
+    expect(docs.find((d) => d.msg === 'evaluated')).toMatchObject({
+      org_id: ORG,
+      outcome: 'PASS',
+      claims: 2,
+    });
     expect(logLines.some((l) => JSON.parse(l).msg === 'listening')).toBe(true);
   });
 
@@ -377,9 +495,9 @@ describeEachBackend('eval service over HTTP', (backend) => {
       const res = await request(svc.url, 'GET', '/evaluations/00000000-0000-4000-8000-000000000000');
       expect(res.status).toBe(500);
       expect(res.json.error).toBe('internal error');
-      expect(lines.map((l) => JSON.parse(l)).some((d) => d.level === 'error' && d.msg === 'request failed')).toBe(
-        true,
-      );
+      expect(
+        lines.map((l) => JSON.parse(l)).some((d) => d.level === 'error' && d.msg === 'request failed'),
+      ).toBe(true);
     } finally {
       await svc.close();
     }

@@ -36,9 +36,11 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
         const result = await evaluateHandoff(payload, {
           trustedKeys: loadTrustedKeys(opts.trustedKey),
           verifyProof: ledgerProofVerifier,
-          ...(opts.offline
-            ? { trustedEndpoints: opts.trustedEndpoint ?? payloadEndpoints(payload) }
-            : { store, ...(opts.trustedEndpoint ? { trustedEndpoints: opts.trustedEndpoint } : {}) }),
+          // Bug fix: --offline passed the payload's endpoints (or [] when it has none) as the
+          // receiver's list, turning "no snapshot" (ERROR) into CAUGHT. The evaluator reads the
+          // payload's snapshot itself when it is given no list and no store.
+          ...(opts.offline ? {} : { store }),
+          ...(opts.trustedEndpoint ? { trustedEndpoints: opts.trustedEndpoint } : {}),
         });
         if (result.outcome !== 'PASS') ctx.setExitCode(1);
         if (out.json) return out.data(result);
@@ -83,8 +85,13 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
       }) => {
         try {
           const port = opts.port === undefined ? DEFAULT_PORT : parsePort(opts.port);
+          const store = getDefaultStore();
+          // Bug fix: open (and migrate) the store before listening, so an unusable store — an
+          // embedded data dir another process holds, a database that is down — stops the
+          // command with its reason instead of a service whose every request is a 500.
+          await store.query('SELECT 1');
           const server = await startEvalServer({
-            store: getDefaultStore(),
+            store,
             trustedKeys: loadTrustedKeys(opts.trustedKey),
             checkStore: !opts.independent,
             trustedEndpoints: opts.trustedEndpoint,
@@ -117,17 +124,6 @@ function readPayload(file: string): unknown {
     throw new ProvablyConfigError('payload', `cannot read ${file}: ${(err as Error).message}`);
   }
   return text; // evaluateHandoff parses and validates, reporting bad JSON as ERROR
-}
-
-function payloadEndpoints(payload: unknown): string[] {
-  try {
-    const parsed = JSON.parse(String(payload)) as { trusted_endpoints?: unknown };
-    return Array.isArray(parsed.trusted_endpoints)
-      ? parsed.trusted_endpoints.filter((e) => typeof e === 'string')
-      : [];
-  } catch {
-    return [];
-  }
 }
 
 function parsePort(value: string): number {
