@@ -88,13 +88,16 @@ export async function appendLeaves(
   return inTransaction(q, async (tx) => {
     await lockOrg(tx, orgId);
     const found = await tx.query<Record<string, unknown>>(
-      `SELECT ${RECORD_COLUMNS.map((c) => `i.${c}`).join(', ')}, ${SUB_MS}, l.leaf_index AS logged_index
+      // The org's next leaf index rides along (read after the lock): one round trip less per batch.
+      `SELECT ${RECORD_COLUMNS.map((c) => `i.${c}`).join(', ')}, ${SUB_MS}, l.leaf_index AS logged_index,
+         (SELECT COALESCE(max(leaf_index) + 1, 0) FROM provably_ledger_leaves WHERE org_id = $2) AS next_index
        FROM provably_intercepts i LEFT JOIN provably_ledger_leaves l ON l.record_id = i.id
        WHERE i.id IN (SELECT value::uuid FROM jsonb_array_elements_text($1::jsonb))`,
-      [JSON.stringify(ids)],
+      [JSON.stringify(ids), orgId],
     );
     const byId = new Map(found.rows.map((row) => [String(row.id).toLowerCase(), row]));
-    const next = await treeSizeOf(tx, orgId);
+    const first = found.rows[0];
+    const next = first ? Number(first.next_index) : await treeSizeOf(tx, orgId);
     const leaves: AppendedLeaf[] = [];
     ids.forEach((id, i) => {
       const row = byId.get(id);
