@@ -36,7 +36,9 @@ const trustedKeys = trustedKeysOf(signer);
 
 async function insertRecords(store, n) {
   const ids = [];
-  const body = Buffer.from(JSON.stringify({ id: 42, name: 'Ada Lovelace', balance: 1250.5, tags: ['gold', 'eu'] }));
+  const body = Buffer.from(
+    JSON.stringify({ id: 42, name: 'Ada Lovelace', balance: 1250.5, tags: ['gold', 'eu'] }),
+  );
   const sha = createHash('sha256').update(body).digest('hex');
   for (let start = 0; start < n; start += 500) {
     const values = [];
@@ -50,7 +52,14 @@ async function insertRecords(store, n) {
       values.push(
         `($${p + 1}, $${p + 2}, 'agent', 'get_customer', ${i}, 'GET', $${p + 3}, 200, '{"accept":"application/json"}', '{"content-type":"application/json"}', decode($${p + 4}, 'base64'), $${p + 5}, ${body.length}, $${p + 6}, 1.5)`,
       );
-      params.push(id, ORG, `https://api.example.com/customers/${i}`, body.toString('base64'), sha, new Date(Date.UTC(2026, 0, 1) + i));
+      params.push(
+        id,
+        ORG,
+        `https://api.example.com/customers/${i}`,
+        body.toString('base64'),
+        sha,
+        new Date(Date.UTC(2026, 0, 1) + i),
+      );
     }
     await store.query(
       `INSERT INTO provably_intercepts (id, org_id, agent_id, action_name, intercept_index, method, url, status, request_headers, response_headers, response_body, body_sha256, body_size, started_at, duration_ms)
@@ -84,10 +93,20 @@ async function perClaim() {
       checkpoint: signed,
     },
   };
-  const payload = { provably_org_id: ORG, task: 'bench', run_id: 'bench', claims: Array.from({ length: CLAIMS }, () => claim) };
-  const options = { trustedKeys, verifyProof: ledgerProofVerifier, trustedEndpoints: ['https://api.example.com/customers/{id}'] };
+  const payload = {
+    provably_org_id: ORG,
+    task: 'bench',
+    run_id: 'bench',
+    claims: Array.from({ length: CLAIMS }, () => claim),
+  };
+  const options = {
+    trustedKeys,
+    verifyProof: ledgerProofVerifier,
+    trustedEndpoints: ['https://api.example.com/customers/{id}'],
+  };
   const first = await evaluateHandoff(payload, options);
-  if (first.outcome !== 'PASS') throw new Error(`bench payload did not PASS: ${JSON.stringify(first).slice(0, 500)}`);
+  if (first.outcome !== 'PASS')
+    throw new Error(`bench payload did not PASS: ${JSON.stringify(first).slice(0, 500)}`);
   await store.close();
 
   const floor = () => {
@@ -120,7 +139,9 @@ const { evalUs, floorUs } = await perClaim();
 const verifies = [await verifyTime('PGlite (memory)', openStore({ dataDir: 'memory://' }))];
 const pgUrl =
   process.env.PROVABLY_BENCH_DATABASE_URL ??
-  (existsSync(join(root, '.pgtest/url')) ? readFileSync(join(root, '.pgtest/url'), 'utf8').trim() : undefined);
+  (existsSync(join(root, '.pgtest/url'))
+    ? readFileSync(join(root, '.pgtest/url'), 'utf8').trim()
+    : undefined);
 if (pgUrl) {
   const admin = new pg.Client({ connectionString: pgUrl });
   const db = `bench_eval_${process.pid}`;

@@ -15,13 +15,15 @@ export abstract class ProvablyError extends Error {
    * PROVABLY_ code and class name, so `err.cause instanceof ProvablyBlockedError` holds whichever
    * copy threw it.
    */
+  // biome-ignore-start lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof` (subclasses inherit this method); ProvablyError would be wrong here.
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     // A brand only provably's own constructor sets (libraries that wrap an error, such as axios,
     // copy name and code, never this symbol).
-    if (!(value instanceof Error) || (value as unknown as Record<symbol, unknown>)[BRAND] !== true) return false;
-    return this === ProvablyError || value.name === this.name;
+    const branded = value instanceof Error && (value as unknown as Record<symbol, unknown>)[BRAND] === true;
+    return branded && (this === ProvablyError || value.name === this.name);
   }
+  // biome-ignore-end lint/complexity/noThisInStatic: see above
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -4,7 +4,7 @@
  * runtime writes them (recorder + leaves in one transaction, then a signed checkpoint); tampering
  * is done as the database superuser with the append-only triggers off.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
   signerFromPem,
 } from '../../src/ledger/index.js';
 import { recordRun, superuser, withEnvStore } from '../fixtures/handoff/records.js';
+import { startServe } from '../fixtures/handoff/serve.js';
 import { cliBackends, runCli } from '../helpers/cli.js';
 
 const HEX16 = /^[0-9a-f]{16}$/;
@@ -78,6 +79,20 @@ for (const backend of cliBackends()) {
       expect(json.stderr).not.toContain('generated'); // reused, not regenerated
       expect(readFileSync(keyFile, 'utf8')).toBe(pem);
       expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    });
+
+    it('keys show: a key file other users can read is used, with a warning to chmod it', async () => {
+      const keyFile = join(env.PROVABLY_DATA_DIR as string, SIGNING_KEY_FILE);
+      const before = JSON.parse((await runCli(['keys', 'show', '--json'], env)).stdout).key_id;
+      chmodSync(keyFile, 0o644);
+      try {
+        const res = await runCli(['keys', 'show', '--json'], env);
+        expect(res.code).toBe(0);
+        expect(JSON.parse(res.stdout).key_id).toBe(before);
+        expect(res.stderr).toMatch(/readable by other users \(mode 644\); chmod 600 it/);
+      } finally {
+        chmodSync(keyFile, 0o600);
+      }
     });
 
     it('keys show: PROVABLY_SIGNING_KEY as PEM text, as one line with \\n escapes, and as a file path', async () => {
@@ -198,6 +213,21 @@ for (const backend of cliBackends()) {
       expect(report.firstBroken).toMatchObject({ kind: 'body-mismatch', leafIndex: 2, recordId: ids[2] });
       expect((await runCli(['verify', '--org', 'org-body'], env)).code).toBe(1);
     });
+
+    if (backend.name === 'pglite') {
+      it('verify while another process holds the data dir: exit 1, one line naming the lock', async () => {
+        const holder = await startServe(env);
+        try {
+          const res = await runCli(['verify', '--org', 'org-ok'], env);
+          expect(res.code).toBe(1);
+          expect(res.stdout).toBe('');
+          expect(res.stderr.trim().split('\n')).toHaveLength(1);
+          expect(res.stderr).toMatch(/^provably: .*locked/);
+        } finally {
+          expect(await holder.stop()).toBe(0);
+        }
+      });
+    }
 
     it('verify: checkpoints signed by a key not given with --trusted-key do not verify → exit 1', async () => {
       const other = join(tmp, 'other.pub.pem');

@@ -13,8 +13,13 @@
  *
  * Then tampering: superuser edits of stored rows are caught by payloads rebuilt from the store
  * (and on PostgreSQL by the store check even for the original payload), and a random campaign of
- * edits/deletes (PROVABLY_TAMPER_CASES, default 50 per backend) makes `provably verify` exit 1
- * every time while no payload touching an edited record ever PASSes.
+ * edits/deletes (PROVABLY_TAMPER_CASES, default 50 per backend; PROVABLY_TAMPER_SEED replays one)
+ * makes `provably verify` exit 1 every time while no payload touching an edited record ever
+ * PASSes — neither the one handed over before the edit (with its bodies, or reading them from
+ * the store) nor one rebuilt from the edited store.
+ *
+ * Last, the checkpoints the agent's runtime issues by itself (every N leaves, after T ms, at
+ * beforeExit), with an unusable signing key and with the database gone before exit.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -429,7 +434,6 @@ describeE2E('handoff to an eval service in another process', (backend) => {
     const seed = Number(process.env.PROVABLY_TAMPER_SEED ?? '') || 0x7a3e;
     const rand = prng(seed);
     const kinds = new Map<string, number>();
-    const bodyOnlyPasses: string[] = [];
     for (let k = 0; k < TAMPER_CASES; k++) {
       const target = Math.floor(rand() * calls);
       const id = ids[target] as string;
@@ -443,8 +447,7 @@ describeE2E('handoff to an eval service in another process', (backend) => {
         if (!mutation.touchesRecord) return;
         // The payload handed over before the edit, judged against the edited store…
         const withBody = await evaluate(s, single(payload.claims[target] as HandoffClaim));
-        if (mutation.kind === 'body-bytes' && withBody.outcome === 'PASS') bodyOnlyPasses.push(label);
-        else expect(withBody.outcome, `${label}: ${JSON.stringify(withBody.per_claim[0])}`).not.toBe('PASS');
+        expect(withBody.outcome, `${label}: ${JSON.stringify(withBody.per_claim[0])}`).not.toBe('PASS');
         const fromStoreBody = await evaluate(s, bodiless(payload.claims[target] as HandoffClaim));
         expect(fromStoreBody.outcome, `${label} (body from the store)`).not.toBe('PASS');
         // …and one rebuilt from the edited store now, if the builder still produces one.
@@ -467,8 +470,7 @@ describeE2E('handoff to an eval service in another process', (backend) => {
     await store.withStore((s) => superuser(s, restore));
     expect((await runCli(['verify'], agentEnv())).code).toBe(0);
     console.log(
-      `[${backend}] tamper campaign: ${TAMPER_CASES} cases in ${since(t0)} ms; ${JSON.stringify(Object.fromEntries(kinds))}; ` +
-        `original payload still PASS after a body-bytes-only edit: ${bodyOnlyPasses.length}`,
+      `[${backend}] tamper campaign: ${TAMPER_CASES} cases in ${since(t0)} ms; ${JSON.stringify(Object.fromEntries(kinds))}`,
     );
   }, 3_600_000);
 });

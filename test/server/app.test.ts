@@ -18,7 +18,7 @@ import {
   saveEvaluation,
   startEvalServer,
 } from '../../src/server/index.js';
-import { buildPayload, clone, flipHex, recordRun, trust } from '../fixtures/handoff/records.js';
+import { buildPayload, clone, flipHex, recordRun, superuser, trust } from '../fixtures/handoff/records.js';
 import { describeEachBackend, type TestStore, useTestStore } from '../helpers/backends.js';
 
 const ORG = 'org-server';
@@ -268,6 +268,48 @@ describeEachBackend('eval service over HTTP', (backend) => {
       '2025-13-01T00:00:00.000Z';
     const bad = await post(server.url, JSON.stringify(invalid));
     expect(bad.json.per_claim[0]).toMatchObject({ verdict: 'CAUGHT', check: 'proof' });
+  });
+
+  it('a stored row changed after the handoff: the original payload is CAUGHT by the store check', async () => {
+    const run = await recordRun(store(), {
+      orgId: ORG,
+      calls: [
+        { action: 'get_quote', url: `${BASE}/quotes/ACME`, body: QUOTE },
+        { action: 'get_customer', url: `${BASE}/customers/42`, body: CUSTOMER },
+      ],
+    });
+    const { payload } = await buildPayload(store(), run, signer, [
+      {
+        action_name: 'get_quote',
+        verification_mode: 'field_extraction',
+        json_path: '$.price',
+        claimed_value: 101.5,
+      },
+      {
+        action_name: 'get_customer',
+        verification_mode: 'field_extraction',
+        json_path: '$.tier',
+        claimed_value: 'gold',
+      },
+    ]);
+    expect((await post(server.url, JSON.stringify(payload))).json.outcome).toBe('PASS');
+    // One byte of the kept body (digest untouched), and the status of the other row.
+    await superuser(store(), [
+      [
+        'UPDATE provably_intercepts SET response_body = set_byte(response_body, 2, get_byte(response_body, 2) + 1) WHERE id = $1',
+        [run.ids[0]],
+      ],
+      ['UPDATE provably_intercepts SET status = 203 WHERE id = $1', [run.ids[1]]],
+    ]);
+    const res = await post(server.url, JSON.stringify(payload));
+    expect(res.json.outcome).toBe('CAUGHT');
+    for (const claim of res.json.per_claim) {
+      expect(claim).toMatchObject({
+        verdict: 'CAUGHT',
+        check: 'proof',
+        reason: 'proof: the record content differs from the stored row',
+      });
+    }
   });
 
   it('malformed JSON → 400 with the parser reason', async () => {
