@@ -59,6 +59,7 @@ const INPUT_ERROR_CODES = new Set([
   'PROVABLY_INVALID_ID',
   'PROVABLY_HANDOFF_INVALID',
   'PROVABLY_MODEL_CLAIMS_INVALID',
+  'PROVABLY_SIGNING_KEY',
 ]);
 
 /** Exit codes: 2 for input the user can fix, 1 for everything else. */

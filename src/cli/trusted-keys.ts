@@ -1,4 +1,7 @@
-/** Trusted public keys for the commands that verify: given files, else this installation's own key. */
+/**
+ * Trusted public keys for the commands that verify: given files, else this installation's own
+ * key — read, never created (a fresh key would sign nothing and only make every claim CAUGHT).
+ */
 import { readFileSync } from 'node:fs';
 import { ProvablyConfigError } from '../errors/index.js';
 import { publicKeyInfo, type TrustedKeys, trustedKeysOf } from '../ledger/index.js';
@@ -8,7 +11,7 @@ export function collect(value: string, previous: string[] = []): string[] {
 }
 
 export function loadTrustedKeys(files: readonly string[] | undefined): TrustedKeys {
-  if (!files || files.length === 0) return trustedKeysOf(publicKeyInfo());
+  if (!files || files.length === 0) return trustedKeysOf(publicKeyInfo({ create: false }));
   const pems = files.map((file) => {
     try {
       return readFileSync(file, 'utf8');

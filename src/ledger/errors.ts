@@ -73,6 +73,8 @@ export class ProvablyLedgerIntegrityError extends ProvablyError {
 export type SigningKeyFailure =
   /** The key (text or file) is not an Ed25519 private key in PEM. */
   | 'invalid'
+  /** No key is configured or stored, and the caller asked not to create one. */
+  | 'missing'
   /** The key file cannot be read. */
   | 'unreadable'
   /** A new key could not be written to the data dir. */

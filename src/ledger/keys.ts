@@ -55,6 +55,11 @@ export type TrustedKeys = Readonly<Record<string, string>>;
 export interface LoadSignerOptions {
   /** Where PROVABLY_SIGNING_KEY and PROVABLY_DATA_DIR are read (default process.env). */
   env?: Env;
+  /**
+   * Generate and store a key when none exists (default true). Verifiers pass false: a command
+   * that only checks signatures must never mint a key nothing was signed with.
+   */
+  create?: boolean;
 }
 
 /** The 32 raw bytes of an Ed25519 public key. */
@@ -119,6 +124,13 @@ export function loadSigner(options: LoadSignerOptions = {}): Signer {
     return signerFromPem(readKeyFile(file), file);
   }
   if (env.PROVABLY_DATA_DIR?.trim() === MEMORY_DATA_DIR) {
+    if (!memorySigner && options.create === false) {
+      throw new ProvablySigningKeyError(
+        'missing',
+        'memory',
+        'no in-memory signing key exists in this process',
+      );
+    }
     if (!memorySigner) {
       memorySigner = signerFromPem(generateSigningKeyPem(), 'memory');
       diag.once(
@@ -138,6 +150,13 @@ export function loadSigner(options: LoadSignerOptions = {}): Signer {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new ProvablySigningKeyError('unreadable', file, describe(err), { cause: err });
+    }
+    if (options.create === false) {
+      throw new ProvablySigningKeyError(
+        'missing',
+        file,
+        'no signing key exists yet (set PROVABLY_SIGNING_KEY, or name the public key to trust)',
+      );
     }
     pem = createKeyFile(file);
   }
@@ -232,5 +251,7 @@ function warnIfExposed(file: string): void {
 
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  return e?.code ? `${e.code}: ${e.message}` : String(err);
+  // Node's fs messages already start with the code ("ENOENT: no such file …").
+  if (!e?.code) return String(err);
+  return e.message.startsWith(`${e.code}:`) ? e.message : `${e.code}: ${e.message}`;
 }
