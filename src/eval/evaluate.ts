@@ -8,8 +8,9 @@
  *  2. org      — the checkpoint's and the record's org_id equal the payload's: else CAUGHT.
  *  3. record   — the claim's query_record_id is the bundle record's id: else CAUGHT.
  *  4. action   — the record's action_name is the claim's: else CAUGHT.
- *  5. proof    — with a store: the row exists in the payload's org and its content has the same
- *                leaf bytes as the bundle's record: else CAUGHT (store unreadable: ERROR).
+ *  5. proof    — with a store: the row exists in the payload's org, its content has the same
+ *                leaf bytes as the bundle's record, and the body it keeps is the one its
+ *                digest and size describe (stored-body.ts): else CAUGHT (store unreadable: ERROR).
  *  6. endpoint — the record's URL is trusted by every available snapshot (see endpoints.ts):
  *                else CAUGHT "endpoint missing from trusted snapshot"; no snapshot: ERROR.
  *  7. body     — body_truncated: ERROR (only a prefix was kept); no response recorded: CAUGHT;
@@ -32,6 +33,7 @@ import { getIntercept } from '../record/read.js';
 import { type EndpointContext, endpointContext } from './endpoints.js';
 import { type BodyView, bodyView, checkClaimValue, type SchemaCache } from './modes.js';
 import { worstOutcome } from './outcome.js';
+import { storedBodyProblem } from './stored-body.js';
 import type {
   CheckName,
   ClaimEvaluation,
@@ -131,6 +133,7 @@ async function evaluate<T extends TrustedKeySet>(
     }),
     bodies: new Map(),
     schemas: new Map(),
+    proofs: new Map(),
   };
 
   const perClaim: ClaimEvaluation[] = [];
@@ -159,6 +162,13 @@ interface Context<T extends TrustedKeySet> {
   /** Decoded bodies by digest and encoding (filled only after a digest check passed). */
   bodies: Map<string, { ok: true; view: BodyView } | { ok: false; reason: string }>;
   schemas: SchemaCache;
+  /**
+   * Proof verdicts by the exact proof inputs (record, leaf index, path, checkpoint): claims on
+   * the same record (several fields of one response) carry the same bundle, which is verified
+   * once per evaluation. Keyed by content, never by object identity, so a claim whose bundle
+   * differs in any byte is verified on its own.
+   */
+  proofs: Map<string, Promise<ProofCheck>>;
 }
 
 function entry(
@@ -197,7 +207,7 @@ async function evaluateClaim<T extends TrustedKeySet>(
   // 1. The proof, before anything in the bundle is believed.
   let proof: ProofCheck;
   try {
-    proof = await ctx.verifier.verify(bundle, ctx.trustedKeys);
+    proof = await verifyOnce(ctx, bundle);
   } catch (err) {
     return done('ERROR', 'proof', `proof verifier failed: ${messageOf(err)}`);
   }
@@ -251,6 +261,9 @@ async function evaluateClaim<T extends TrustedKeySet>(
       return done('ERROR', 'proof', `cannot compare the record with the stored row: ${messageOf(err)}`);
     }
     if (!same) return done('CAUGHT', 'proof', 'proof: the record content differs from the stored row');
+    const kept = storedBodyProblem(row);
+    if (kept !== null)
+      return done('CAUGHT', 'proof', `proof: the stored row's body is not the recorded one (${kept})`);
     if (!row.bodyTruncated) storedBody = row.responseBody;
   }
 
@@ -297,6 +310,21 @@ async function evaluateClaim<T extends TrustedKeySet>(
   // 8. The value.
   const value = checkClaimValue(claim, body.view, ctx.schemas);
   return done(value.verdict, value.check, value.reason, value.indexed);
+}
+
+function verifyOnce<T extends TrustedKeySet>(
+  ctx: Context<T>,
+  bundle: HandoffClaim['proof'],
+): Promise<ProofCheck> {
+  const key = JSON.stringify([bundle.record, bundle.leaf_index, bundle.inclusion_proof, bundle.checkpoint]);
+  let verdict = ctx.proofs.get(key);
+  if (verdict === undefined) {
+    // Promise.resolve().then: a verifier that throws synchronously becomes a rejection here,
+    // reported as the claim's ERROR like before (and for every claim sharing the bundle).
+    verdict = Promise.resolve().then(() => ctx.verifier.verify(bundle, ctx.trustedKeys));
+    ctx.proofs.set(key, verdict);
+  }
+  return verdict;
 }
 
 function readBody<T extends TrustedKeySet>(

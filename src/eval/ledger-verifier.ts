@@ -2,8 +2,7 @@
  * The evaluator's proof verifier backed by the real ledger (src/ledger): RFC 6962 leaf hash of
  * the bundle's record → inclusion proof → root of an Ed25519-signed checkpoint by a trusted key.
  */
-import { createHash } from 'node:crypto';
-import { type HandoffProofBundle, type HandoffRecordContent, recordContentOf } from '../handoff/index.js';
+import type { HandoffProofBundle, HandoffRecordContent } from '../handoff/index.js';
 import {
   type LeafRecord,
   leafBytes,
@@ -11,7 +10,6 @@ import {
   type TrustedKeys,
   verifyRecordProof,
 } from '../ledger/index.js';
-import type { InterceptRecord } from '../record/index.js';
 import type { ProofCheck, ProofVerifier } from './types.js';
 
 /** The ledger's view of a record from the wire's snake_case content. */
@@ -42,28 +40,6 @@ export function leafRecordOf(record: HandoffRecordContent): LeafRecord {
 export const ledgerProofVerifier: ProofVerifier<TrustedKeys> = {
   leafBytes(record, leafIndex) {
     return leafBytes(leafRecordOf(record), leafIndex);
-  },
-  /**
-   * The stored row's content for the evaluator's store check. Bug fix: a row whose kept body
-   * was changed under its digest still had the same leaf content, so a payload carrying the
-   * original body PASSed against a store that `provably verify` reports broken (body-mismatch).
-   * The kept body is checked here by verifyLog's rule. A row that fails it gets body_size -1,
-   * which no proven record can have (the payload schema's minimum is 0), so it never matches;
-   * values derived from the kept bytes could cancel out an edit of body_size/body_sha256 instead.
-   */
-  recordContent(row: InterceptRecord): HandoffRecordContent {
-    const content = recordContentOf(row);
-    const kept = row.responseBody;
-    let intact: boolean;
-    if (kept === null) intact = row.bodySha256 === null;
-    else if (row.bodySha256 === null) intact = false;
-    else if (row.bodyTruncated) intact = kept.byteLength < row.bodySize;
-    else {
-      intact =
-        kept.byteLength === row.bodySize &&
-        createHash('sha256').update(kept).digest('hex') === row.bodySha256;
-    }
-    return intact ? content : { ...content, body_size: -1 };
   },
   verify(bundle: HandoffProofBundle, trustedKeys: TrustedKeys): ProofCheck {
     const record = leafRecordOf(bundle.record);

@@ -58,7 +58,9 @@ export interface ProofVerifier<T extends TrustedKeySet = readonly TrustedKey[]> 
    * at `leaf_index` → `checkpoint.root_hash` for `checkpoint.tree_size` → `checkpoint.signature`
    * over the checkpoint by the trusted key named `checkpoint.key_id`. The bundle has passed the
    * payload schema (hex fields are well-formed) but is otherwise untrusted. Should not throw;
-   * a throw (or a malformed answer) makes the claim ERROR.
+   * a throw (or a malformed answer) makes the claim ERROR. Called once per distinct (record,
+   * leaf_index, inclusion_proof, checkpoint) in an evaluation — claims whose bundles agree on
+   * those share the verdict — so the verdict must depend on nothing else (not response_body).
    */
   verify(bundle: HandoffProofBundle, trustedKeys: T): ProofCheck | Promise<ProofCheck>;
   /**

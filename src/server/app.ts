@@ -19,6 +19,25 @@ import { getEvaluation, saveEvaluation } from './evaluations.js';
 import type { ServiceLog } from './log.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+const HEALTH_TIMEOUT_MS = 2_000;
+
+/** Why the store cannot serve (a failed or slow `SELECT 1`), or null. Never throws. */
+async function storeProblem(store: Store, timeoutMs: number): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`the store did not answer within ${timeoutMs} ms`), timeoutMs);
+    timer.unref();
+  });
+  const probe = store.query('SELECT 1').then(
+    () => null,
+    (err: unknown) => `the store cannot be queried: ${err instanceof Error ? err.message : String(err)}`,
+  );
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface EvalAppOptions {
   store: Store;
@@ -44,7 +63,15 @@ export function createEvalApp(options: EvalAppOptions): Hono {
     });
   });
 
-  app.get('/healthz', (c) => c.json({ ok: true, store: store.backend }));
+  // Ready means able to evaluate and keep a verdict: the store answers a query in time. A load
+  // balancer must stop sending handoffs to a service whose database is gone (each would be a
+  // 500), so an unreachable store is 503, with the reason.
+  app.get('/healthz', async (c) => {
+    const problem = await storeProblem(store, HEALTH_TIMEOUT_MS);
+    if (problem === null) return c.json({ ok: true, store: store.backend });
+    log.error('store unhealthy', { reason: problem });
+    return c.json({ ok: false, store: store.backend, reason: problem }, 503);
+  });
 
   app.post(
     '/handoffs/receive',

@@ -30,6 +30,21 @@ function oneClaim(fields: Partial<HandoffClaim> = {}) {
 const clone = <T>(v: T): T => structuredClone(v);
 
 describe('evaluateHandoff: PASS', () => {
+  it('verifies a bundle once per evaluation only when its proof inputs are identical', async () => {
+    const { ledger, options, verifier } = setup();
+    const a = recordCall(ledger, { body: BODY });
+    const honest = claimAbout(ledger, a, { json_path: '$.symbol', claimed_value: 'ACME' });
+    const edited = clone(honest);
+    edited.proof.record.status = 203;
+    const result = await evaluateHandoff(payloadOf([honest, edited, clone(honest)]), options);
+    expect(result.per_claim.map((c) => [c.verdict, c.check])).toEqual([
+      ['PASS', 'value'],
+      ['CAUGHT', 'proof'],
+      ['PASS', 'value'],
+    ]);
+    expect(verifier.calls).toBe(2);
+  });
+
   it('passes verified claims over several records, with a bounded, complete per-claim report', async () => {
     const { ledger, options, verifier } = setup();
     const a = recordCall(ledger, { body: BODY });
@@ -51,7 +66,8 @@ describe('evaluateHandoff: PASS', () => {
     const result = await evaluateHandoff(payloadOf(claims), options);
     expect(result.outcome).toBe('PASS');
     expect(result.errors).toEqual([]);
-    expect(verifier.calls).toBe(3);
+    // One verification per distinct proof bundle: the two claims on record a share theirs.
+    expect(verifier.calls).toBe(2);
     expect(result.per_claim[1]).toEqual({
       index: 1,
       action_name: 'rates',

@@ -135,6 +135,79 @@ describeEachBackend('evaluateHandoff with a store', (backend) => {
     expect(result.per_claim[0]?.reason).toBe('proof: the record content differs from the stored row');
   });
 
+  it('catches a kept body that is not the one its digest and size describe (the leaf is intact)', async () => {
+    await trust();
+    const size = Buffer.byteLength(JSON.stringify(BODY));
+    const edits: [string, string][] = [
+      [
+        'UPDATE provably_intercepts SET response_body = set_byte(response_body, 2, get_byte(response_body, 2) + 1) WHERE id = $1',
+        'the stored response body does not hash to body_sha256',
+      ],
+      [
+        "UPDATE provably_intercepts SET response_body = response_body || '\\x20'::bytea WHERE id = $1",
+        `body_size is ${size} but ${size + 1} bytes are stored`,
+      ],
+      [
+        'UPDATE provably_intercepts SET response_body = NULL WHERE id = $1',
+        'the stored response body is gone',
+      ],
+    ];
+    for (const [sql, why] of edits) {
+      const ledger = new FixtureLedger(ORG, key);
+      const call = await recordReal(store(), ledger);
+      // The bundle carries its own (original) body, so only the store check can notice.
+      const claim = claimAbout(ledger, call, { json_path: '$.price', claimed_value: 101.5 });
+      expect((await evaluateHandoff(payloadOf([claim]), options())).outcome).toBe('PASS');
+      await store().raw.query(
+        'ALTER TABLE provably_intercepts DISABLE TRIGGER provably_intercepts_append_only',
+      );
+      try {
+        await store().raw.query(sql, [call.record.id]);
+      } finally {
+        await store().raw.query(
+          'ALTER TABLE provably_intercepts ENABLE TRIGGER provably_intercepts_append_only',
+        );
+      }
+      const result = await evaluateHandoff(payloadOf([claim]), options());
+      expect(result.outcome, sql).toBe('CAUGHT');
+      expect(result.per_claim[0], sql).toMatchObject({
+        verdict: 'CAUGHT',
+        check: 'proof',
+        reason: `proof: the stored row's body is not the recorded one (${why})`,
+      });
+    }
+  });
+
+  it('accepts a truncated row whose kept prefix is shorter than the body, and catches one that is not', async () => {
+    await trust();
+    const ledger = new FixtureLedger(ORG, key);
+    const call = await recordReal(store(), ledger, { cap: 8 });
+    expect(call.record.body_truncated).toBe(true);
+    const claim = claimAbout(ledger, call, { json_path: '$.price', claimed_value: 101.5 });
+    // Truncated: the evaluator cannot compare the value (ERROR), but the store check passes.
+    const before = await evaluateHandoff(payloadOf([claim]), options());
+    expect(before.per_claim[0]).toMatchObject({ verdict: 'ERROR', check: 'body' });
+    await store().raw.query(
+      'ALTER TABLE provably_intercepts DISABLE TRIGGER provably_intercepts_append_only',
+    );
+    try {
+      await store().raw.query(
+        "UPDATE provably_intercepts SET response_body = decode(repeat('20', 64), 'hex') WHERE id = $1",
+        [call.record.id],
+      );
+    } finally {
+      await store().raw.query(
+        'ALTER TABLE provably_intercepts ENABLE TRIGGER provably_intercepts_append_only',
+      );
+    }
+    const after = await evaluateHandoff(payloadOf([claim]), options());
+    expect(after.per_claim[0]).toMatchObject({
+      verdict: 'CAUGHT',
+      check: 'proof',
+      reason: `proof: the stored row's body is not the recorded one (body_truncated is set but 64 of ${call.record.body_size} bytes are stored)`,
+    });
+  });
+
   it('catches a URL the registry does not trust, or revoked before the call started', async () => {
     const ledger = new FixtureLedger(ORG, key);
     const untrusted = await recordReal(store(), ledger, { url: 'https://elsewhere.example.net/x' });

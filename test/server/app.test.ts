@@ -303,13 +303,15 @@ describeEachBackend('eval service over HTTP', (backend) => {
     ]);
     const res = await post(server.url, JSON.stringify(payload));
     expect(res.json.outcome).toBe('CAUGHT');
-    for (const claim of res.json.per_claim) {
-      expect(claim).toMatchObject({
+    expect(res.json.per_claim).toMatchObject([
+      {
         verdict: 'CAUGHT',
         check: 'proof',
-        reason: 'proof: the record content differs from the stored row',
-      });
-    }
+        reason:
+          "proof: the stored row's body is not the recorded one (the stored response body does not hash to body_sha256)",
+      },
+      { verdict: 'CAUGHT', check: 'proof', reason: 'proof: the record content differs from the stored row' },
+    ]);
   });
 
   it('malformed JSON → 400 with the parser reason', async () => {
@@ -533,7 +535,13 @@ describeEachBackend('eval service over HTTP', (backend) => {
       log: jsonLineLog((l) => lines.push(l)),
     });
     try {
+      expect((await request(svc.url, 'GET', '/healthz')).status).toBe(200);
       await broken.close();
+      // Not ready: /healthz probes the store and says why.
+      const health = await request(svc.url, 'GET', '/healthz');
+      expect(health.status).toBe(503);
+      expect(health.json).toMatchObject({ ok: false, store: backend.name });
+      expect(health.json.reason).toMatch(/^the store cannot be queried: /);
       const res = await request(svc.url, 'GET', '/evaluations/00000000-0000-4000-8000-000000000000');
       expect(res.status).toBe(500);
       expect(res.json.error).toBe('internal error');
