@@ -165,10 +165,10 @@ interface Context<T extends TrustedKeySet> {
   /**
    * Proof verdicts by the exact proof inputs (record, leaf index, path, checkpoint): claims on
    * the same record (several fields of one response) carry the same bundle, which is verified
-   * once per evaluation. Keyed by content, never by object identity, so a claim whose bundle
+   * once per evaluation. Matched by content, never by object identity, so a claim whose bundle
    * differs in any byte is verified on its own.
    */
-  proofs: Map<string, Promise<ProofCheck>>;
+  proofs: Map<string, { bundle: HandoffClaim['proof']; key: string | null; verdict: Promise<ProofCheck> }[]>;
 }
 
 function entry(
@@ -316,15 +316,30 @@ function verifyOnce<T extends TrustedKeySet>(
   ctx: Context<T>,
   bundle: HandoffClaim['proof'],
 ): Promise<ProofCheck> {
-  const key = JSON.stringify([bundle.record, bundle.leaf_index, bundle.inclusion_proof, bundle.checkpoint]);
-  let verdict = ctx.proofs.get(key);
-  if (verdict === undefined) {
-    // Promise.resolve().then: a verifier that throws synchronously becomes a rejection here,
-    // reported as the claim's ERROR like before (and for every claim sharing the bundle).
-    verdict = Promise.resolve().then(() => ctx.verifier.verify(bundle, ctx.trustedKeys));
-    ctx.proofs.set(key, verdict);
+  // Bucketed by a cheap key first: the full content key (a JSON text of the whole bundle) is
+  // only built when another claim of this payload is about the same record at the same place,
+  // so payloads of distinct records pay nothing for the sharing.
+  const bucketKey = `${bundle.record.id}\0${bundle.leaf_index}\0${bundle.checkpoint.signature}`;
+  let bucket = ctx.proofs.get(bucketKey);
+  if (bucket === undefined) {
+    bucket = [];
+    ctx.proofs.set(bucketKey, bucket);
   }
+  const content = bucket.length === 0 ? null : proofContentKey(bundle);
+  for (const seen of bucket) {
+    seen.key ??= proofContentKey(seen.bundle);
+    if (seen.key === content) return seen.verdict;
+  }
+  // Promise.resolve().then: a verifier that throws synchronously becomes a rejection here,
+  // reported as the claim's ERROR like before (and for every claim sharing the bundle).
+  const verdict = Promise.resolve().then(() => ctx.verifier.verify(bundle, ctx.trustedKeys));
+  bucket.push({ bundle, key: content, verdict });
   return verdict;
+}
+
+/** Everything a proof verdict may depend on (see ProofVerifier.verify), as one string. */
+function proofContentKey(bundle: HandoffClaim['proof']): string {
+  return JSON.stringify([bundle.record, bundle.leaf_index, bundle.inclusion_proof, bundle.checkpoint]);
 }
 
 function readBody<T extends TrustedKeySet>(
