@@ -25,19 +25,17 @@ import { dirname, join, sep } from 'node:path';
 import { stringify as stringifyQuery } from 'node:querystring';
 import type { HeaderMap } from '../record/types.js';
 import type { ActiveScope } from '../scope/types.js';
+import { type Capture, startCapture } from './capture.js';
 import {
   blockedError,
-  type Capture,
   counters,
   decide,
   internalError,
   isPromiseLike,
-  rawHeadersToMap,
-  requestHeadersToMap,
   resolveScope,
-  startCapture,
   type Verdict,
 } from './core.js';
+import { rawHeadersToMap, requestHeadersToMap } from './headers.js';
 
 type DispatchFn = (this: object, opts: unknown, handler: unknown) => unknown;
 type Rec = Record<PropertyKey, unknown>;
