@@ -1,7 +1,7 @@
 /**
- * The part every transport adapter shares: is this call governed (scope), may it go out (trust
- * gate), and how a governed call is handed to the recorder (capture, end-of-body held until the
- * row is committed, optional body hook for the caller's copy).
+ * The part every transport adapter shares: is this call governed (scope) and may it go out (trust
+ * gate). How a governed call is handed to the recorder is in capture.ts; header normalisation in
+ * headers.ts.
  *
  * Rules every adapter follows:
  * - Outside a scope an adapter calls `resolveScope()` once and gets out of the way.
@@ -13,9 +13,9 @@
  */
 import { diag } from '../diag/index.js';
 import { ProvablyBlockedError } from '../errors/index.js';
-import type { CallRecording, CallScope, HeaderMap, Recorder } from '../record/types.js';
+import type { Recorder } from '../record/types.js';
 import type { ActiveScope } from '../scope/types.js';
-import type { InterceptBodyHook, InterceptOptions, InterceptStats, TrustGate } from './types.js';
+import type { InterceptOptions, InterceptStats, TrustGate } from './types.js';
 
 const noScope = (): ActiveScope | undefined => undefined;
 
@@ -29,7 +29,6 @@ export let resolveScope: () => ActiveScope | undefined = noScope;
 let gate: TrustGate | undefined;
 let recorder: Recorder | undefined;
 let orgIdOf: (() => string) | undefined;
-let bodyHook: InterceptBodyHook | undefined;
 
 export const counters: InterceptStats = {
   blocked: 0,
@@ -63,8 +62,9 @@ export function configure(options: InterceptOptions | undefined): void {
   orgIdOf = options.orgId;
 }
 
-export function setBodyHook(hook: InterceptBodyHook | undefined): void {
-  bodyHook = hook;
+/** The recorder governed calls are handed to; undefined while interception is not installed. */
+export function activeRecorder(): Recorder | undefined {
+  return recorder;
 }
 
 export function internalError(what: string, err: unknown): void {
@@ -165,255 +165,4 @@ function gateFailure(url: string, scope: ActiveScope, err: unknown, quiet: boole
 function originKey(url: string): string {
   const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
   return m ? m[0].toLowerCase() : url.slice(0, 100);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Capture
-
-const OPEN = 0;
-const FINISHING = 1;
-const DONE = 2;
-
-export interface Delivery {
-  /** Hands the (hooked) buffered body to the caller; only called when the capture buffered it. */
-  body(bytes: Buffer): void;
-  /** Releases end-of-body to the caller. */
-  end(): void;
-  /** Fails the caller's read (finish() rejected, or `end` threw). */
-  error(err: unknown): void;
-}
-
-/**
- * One governed call on its way to the recorder. Every recorder call is guarded; the only thing
- * that reaches the caller is finish()'s rejection (fail-closed store), through `Delivery.error`.
- */
-export class Capture {
-  #rec: CallRecording | undefined;
-  #state = OPEN;
-  #responded = false;
-  /** Body kept for the caller when a body hook applies (the caller sees it only at the end). */
-  readonly buffered: Buffer[] | undefined;
-  readonly #interceptIndex: number | null;
-
-  constructor(rec: CallRecording | undefined, interceptIndex: number | null) {
-    this.#rec = rec;
-    this.#interceptIndex = interceptIndex;
-    this.buffered = rec !== undefined && bodyHook !== undefined && interceptIndex !== null ? [] : undefined;
-  }
-
-  get open(): boolean {
-    return this.#state === OPEN;
-  }
-
-  response(status: number, headers: () => HeaderMap): void {
-    if (this.#rec === undefined || this.#responded || this.#state !== OPEN) return;
-    this.#responded = true;
-    try {
-      this.#rec.response(status, headers());
-    } catch (err) {
-      internalError('recorder response() threw', err);
-    }
-  }
-
-  /** Records one wire chunk. Returns true when the caller must NOT get it now (buffered for the hook). */
-  chunk(bytes: Uint8Array): boolean {
-    if (this.#rec === undefined || this.#state !== OPEN) return false;
-    try {
-      this.#rec.chunk(bytes);
-    } catch (err) {
-      internalError('recorder chunk() threw', err);
-    }
-    if (this.buffered !== undefined) {
-      this.buffered.push(Buffer.from(bytes));
-      return true;
-    }
-    return false;
-  }
-
-  fail(err: unknown): void {
-    if (this.#state !== OPEN) return;
-    this.#state = DONE;
-    const rec = this.#rec;
-    if (rec === undefined) return;
-    try {
-      Promise.resolve(rec.fail(err)).catch((e: unknown) => internalError('recorder fail() rejected', e));
-    } catch (e) {
-      internalError('recorder fail() threw', e);
-    }
-  }
-
-  /** Finishes without holding anything back (upgrades: the socket now belongs to the caller). */
-  finishDetached(): void {
-    if (this.#state !== OPEN) return;
-    this.#state = DONE;
-    const rec = this.#rec;
-    if (rec === undefined) return;
-    try {
-      Promise.resolve(rec.finish()).catch((e: unknown) =>
-        diag.warn('interception: recording an upgraded call failed', e),
-      );
-    } catch (e) {
-      internalError('recorder finish() threw', e);
-    }
-  }
-
-  /**
-   * The body ended on the wire: commit the row, then release end-of-body (and, with a body hook,
-   * the hooked body) to the caller; if the commit fails, fail the caller's read with its error.
-   */
-  release(delivery: Delivery): void {
-    if (this.#state !== OPEN || this.#rec === undefined) {
-      this.#state = DONE;
-      deliverEnd(delivery);
-      return;
-    }
-    this.#state = FINISHING;
-    let committed: Promise<void>;
-    try {
-      committed = Promise.resolve(this.#rec.finish());
-    } catch (err) {
-      committed = Promise.reject(err);
-    }
-    committed.then(
-      () => {
-        this.#state = DONE;
-        if (this.buffered !== undefined) {
-          try {
-            delivery.body(this.#hooked(Buffer.concat(this.buffered)));
-          } catch (err) {
-            deliverError(delivery, err);
-            return;
-          }
-        }
-        deliverEnd(delivery);
-      },
-      (err: unknown) => {
-        this.#state = DONE;
-        deliverError(delivery, err);
-      },
-    );
-  }
-
-  #hooked(raw: Buffer): Buffer {
-    const hook = bodyHook;
-    const index = this.#interceptIndex;
-    if (hook === undefined || index === null) return raw;
-    let out: unknown;
-    try {
-      // The hook gets its own copy: if it scribbles on it and then throws, the caller still
-      // gets the original bytes.
-      out = hook(index, new Uint8Array(raw));
-    } catch (err) {
-      internalError('the intercept body hook threw; the original body was delivered', err);
-      return raw;
-    }
-    if (out === undefined) return raw;
-    if (typeof out === 'string') return Buffer.from(out, 'utf8');
-    if (out instanceof Uint8Array) return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-    internalError('the intercept body hook returned neither bytes, a string nor undefined', typeof out);
-    return raw;
-  }
-}
-
-function deliverEnd(delivery: Delivery): void {
-  try {
-    delivery.end();
-  } catch (err) {
-    // What undici itself does when a handler's completion callback throws.
-    deliverError(delivery, err);
-  }
-}
-
-function deliverError(delivery: Delivery, err: unknown): void {
-  try {
-    delivery.error(err);
-  } catch (e) {
-    internalError('delivering an error to the caller threw', e);
-  }
-}
-
-/** Starts a recording for an allowed call; without a working recorder the call goes out uncaptured. */
-export function startCapture(
-  scope: ActiveScope,
-  orgId: string,
-  method: string,
-  url: string,
-  headers: HeaderMap,
-  startedAt: Date,
-): Capture {
-  let rec: CallRecording | undefined;
-  try {
-    if (recorder === undefined) throw new Error('interception is not installed');
-    const callScope: CallScope = {
-      orgId,
-      agentId: scope.agentId,
-      actionName: scope.actionName,
-      interceptIndex: scope.interceptIndex,
-      traceId: scope.traceId,
-      spanId: scope.spanId,
-    };
-    rec = recorder.start(callScope, { method, url, headers, startedAt });
-    counters.recorded++;
-  } catch (err) {
-    internalError('recorder start() threw; the call went out unrecorded', err);
-    rec = undefined;
-  }
-  return new Capture(rec, scope.interceptIndex);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Header helpers (only ever run for governed calls)
-
-function put(map: Record<string, string | string[]>, name: string, value: string): void {
-  const key = name.toLowerCase();
-  const prev = map[key];
-  if (prev === undefined) map[key] = value;
-  else if (Array.isArray(prev)) prev.push(value);
-  else map[key] = [prev, value];
-}
-
-function text(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
-  return String(v);
-}
-
-/** undici/http raw headers: a flat [name, value, name, value, …] list of strings or Buffers. */
-export function rawHeadersToMap(raw: unknown): HeaderMap {
-  const map: Record<string, string | string[]> = {};
-  if (!Array.isArray(raw)) return map;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const value = raw[i + 1];
-    if (Array.isArray(value)) for (const v of value) put(map, text(raw[i]), text(v));
-    else put(map, text(raw[i]), text(value));
-  }
-  return map;
-}
-
-/** Request headers as undici dispatch options carry them: object, flat array, pairs or iterable. */
-export function requestHeadersToMap(headers: unknown): HeaderMap {
-  if (headers === null || headers === undefined || typeof headers !== 'object') return {};
-  if (Array.isArray(headers)) {
-    if (headers.length > 0 && Array.isArray(headers[0])) {
-      const map: Record<string, string | string[]> = {};
-      for (const pair of headers as unknown[][]) put(map, text(pair[0]), text(pair[1]));
-      return map;
-    }
-    return rawHeadersToMap(headers);
-  }
-  const iterator = (headers as { [Symbol.iterator]?: unknown })[Symbol.iterator];
-  if (typeof iterator === 'function') {
-    const map: Record<string, string | string[]> = {};
-    for (const pair of headers as Iterable<unknown>) {
-      if (Array.isArray(pair)) put(map, text(pair[0]), text(pair[1]));
-    }
-    return map;
-  }
-  const map: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) put(map, name, text(v));
-    else put(map, name, text(value));
-  }
-  return map;
 }

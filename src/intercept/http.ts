@@ -21,19 +21,17 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ActiveScope } from '../scope/types.js';
+import { type Capture, startCapture } from './capture.js';
 import {
   blockedError,
-  type Capture,
   counters,
   decide,
   internalError,
   isPromiseLike,
-  rawHeadersToMap,
-  requestHeadersToMap,
   resolveScope,
-  startCapture,
   type Verdict,
 } from './core.js';
+import { rawHeadersToMap, requestHeadersToMap } from './headers.js';
 
 type AddRequest = (
   this: http.Agent,

@@ -7,10 +7,12 @@
  *   …
  *   handle.uninstall();
  *
- * See core.ts for the shared rules, undici.ts and http.ts for how each transport is hooked.
+ * See core.ts for the shared rules, capture.ts for how a governed call reaches the recorder,
+ * undici.ts and http.ts for how each transport is hooked.
  */
 import { ProvablyConfigError } from '../errors/index.js';
-import { configure, counters, setBodyHook } from './core.js';
+import { setBodyHook } from './capture.js';
+import { configure, counters } from './core.js';
 import { installHttp } from './http.js';
 import type { InterceptBodyHook, InterceptionHandle, InterceptOptions, InterceptStats } from './types.js';
 import { installUndici } from './undici.js';

@@ -15,6 +15,9 @@
  *   const agent = startAgent('refresh.mjs', { env, stdin: true }); // interactive
  *   await agent.next('ready'); agent.send('call …'); …; agent.send('exit'); await agent.done;
  *
+ *   const servers = useAgentServers();                           // top level of a test file
+ *   runAgent('x.mjs', { env: store.env({ ...servers.env }) });   // TRUSTED / UNTRUSTED
+ *
  * Children must finish by themselves: after the fixture printed its result, its event loop has
  * `exitGraceMs` (default 5 s, E2E_EXIT_GRACE_MS overrides) to drain — measured up to the
  * process's 'exit' event (the fixture reports it), not to the OS teardown, which a loaded machine
@@ -27,6 +30,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { type CountingServer, startCountingServer } from '../helpers/counting-server.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const FIXTURES = join(ROOT, 'test/fixtures/e2e');
@@ -271,6 +276,47 @@ export function runAgent<R = Record<string, unknown>>(
   options: AgentOptions,
 ): Promise<AgentRun<R>> {
   return startAgent<R>(fixture, options).done;
+}
+
+// ---- the servers an agent calls ----------------------------------------------------------------
+
+export interface AgentServers {
+  /** The server the tests trust paths on; the fixtures read its URL from TRUSTED. */
+  readonly trusted: CountingServer;
+  /** A server never trusted (UNTRUSTED): a refused call must leave no trace on it. */
+  readonly untrusted: CountingServer;
+  /** TRUSTED and UNTRUSTED for the agent's environment: `store.env({ ...servers.env, X: '1' })`. */
+  readonly env: { TRUSTED: string; UNTRUSTED: string };
+}
+
+/**
+ * A trusted and an untrusted counting server for the agents of one test file, started before its
+ * tests and closed after them. Call it at the top level of the file; read the servers in tests.
+ */
+export function useAgentServers(): AgentServers {
+  let servers: [CountingServer, CountingServer] | undefined;
+  beforeAll(async () => {
+    servers = await Promise.all([startCountingServer(), startCountingServer()]);
+  });
+  afterAll(async () => {
+    await Promise.all(servers?.map((server) => server.close()) ?? []);
+  });
+  const started = (): [CountingServer, CountingServer] => {
+    if (servers === undefined) throw new Error('useAgentServers: the servers exist only inside tests');
+    return servers;
+  };
+  return {
+    get trusted() {
+      return started()[0];
+    },
+    get untrusted() {
+      return started()[1];
+    },
+    get env() {
+      const [trusted, untrusted] = started();
+      return { TRUSTED: trusted.url, UNTRUSTED: untrusted.url };
+    },
+  };
 }
 
 // ---- error shapes as the fixtures report them (lib.cjs shape()) ---------------------------------

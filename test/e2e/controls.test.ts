@@ -8,9 +8,9 @@
  *   that throws is contained (original body, logged, counted), the agent carries on.
  * - setInterceptUrlAllowlist: narrows what is RECORDED; every governed call is still trust-checked.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type CountingServer, JSON_BODY, startCountingServer } from '../helpers/counting-server.js';
-import { findCode, runAgent, type Settled } from './child.js';
+import { expect, it } from 'vitest';
+import { JSON_BODY } from '../helpers/counting-server.js';
+import { findCode, runAgent, type Settled, useAgentServers } from './child.js';
 import { bodyText, describeE2E, useE2EStores } from './stores.js';
 
 type Call = Settled<{ status: number; body: string }>;
@@ -23,24 +23,17 @@ function expectBlocked(c: unknown): void {
   if (!call.ok) expect(findCode(call.error, 'PROVABLY_BLOCKED')).toBeDefined();
 }
 
-let trusted: CountingServer;
-let untrusted: CountingServer;
-beforeAll(async () => {
-  [trusted, untrusted] = await Promise.all([startCountingServer(), startCountingServer()]);
-});
-afterAll(async () => {
-  await Promise.all([trusted?.close(), untrusted?.close()]);
-});
+const servers = useAgentServers();
 
 describeE2E('runtime controls with the real preload', (backend) => {
   const stores = useE2EStores(backend);
 
   it('PROVABLY_DISABLED=1: the preload is a no-op (untrusted scoped call goes through, nothing recorded)', async () => {
     const store = await stores.fresh();
-    await store.trust(`${trusted.url}/json`);
-    const before = untrusted.log.length;
+    await store.trust(`${servers.trusted.url}/json`);
+    const before = servers.untrusted.log.length;
     const run = await runAgent('controls.mjs', {
-      env: store.env({ TRUSTED: trusted.url, UNTRUSTED: untrusted.url, PROVABLY_DISABLED: '1' }),
+      env: store.env({ ...servers.env, PROVABLY_DISABLED: '1' }),
       args: ['env-disabled'],
     });
     const r = run.result as Record<string, unknown>;
@@ -49,17 +42,17 @@ describeE2E('runtime controls with the real preload', (backend) => {
     // Nothing is installed, so not even the body hook applies.
     expect(r.hooked).toEqual(OK);
     expect(r.status).toMatchObject({ started: false, blocked: 0, recorded: 0 });
-    expect(untrusted.log.slice(before).map((l) => l.path)).toEqual(['/json?step=env-disabled']);
+    expect(servers.untrusted.log.slice(before).map((l) => l.path)).toEqual(['/json?step=env-disabled']);
     expect(await store.rows()).toEqual([]);
     expect(run.stderr).toBe('');
   });
 
   it('PROVABLY_ENABLED=0: starts disabled (calls pass through unrecorded), enable() turns governance on', async () => {
     const store = await stores.fresh();
-    await store.trust(`${trusted.url}/json`);
-    const before = untrusted.log.length;
+    await store.trust(`${servers.trusted.url}/json`);
+    const before = servers.untrusted.log.length;
     const run = await runAgent('controls.mjs', {
-      env: store.env({ TRUSTED: trusted.url, UNTRUSTED: untrusted.url, PROVABLY_ENABLED: '0' }),
+      env: store.env({ ...servers.env, PROVABLY_ENABLED: '0' }),
       args: ['start-disabled'],
     });
     const r = run.result as Record<string, unknown>;
@@ -70,19 +63,19 @@ describeE2E('runtime controls with the real preload', (backend) => {
     expectBlocked(r.untrustedAfter);
     expect(r.trustedAfter).toEqual(OK);
     expect(r.status).toMatchObject({ started: true, enabled: true, blocked: 1, recorded: 1 });
-    expect(untrusted.log.slice(before).map((l) => l.path)).toEqual(['/json?step=before-enable']);
+    expect(servers.untrusted.log.slice(before).map((l) => l.path)).toEqual(['/json?step=before-enable']);
     const rows = await store.rows();
     expect(rows.map((row) => [row.actionName, row.url])).toEqual([
-      ['trusted after enable', `${trusted.url}/json?step=after-enable`],
+      ['trusted after enable', `${servers.trusted.url}/json?step=after-enable`],
     ]);
   });
 
   it('disable()/enable(), body hooks (incl. a throwing one) and the record allowlist, in one running agent', async () => {
     const store = await stores.fresh();
-    await store.trust(`${trusted.url}/json`, `${trusted.url}/echo`);
-    const before = untrusted.log.length;
+    await store.trust(`${servers.trusted.url}/json`, `${servers.trusted.url}/echo`);
+    const before = servers.untrusted.log.length;
     const run = await runAgent('controls.mjs', {
-      env: store.env({ TRUSTED: trusted.url, UNTRUSTED: untrusted.url }),
+      env: store.env(servers.env),
       args: ['runtime'],
     });
     const r = run.result as Record<string, unknown>;
@@ -94,7 +87,7 @@ describeE2E('runtime controls with the real preload', (backend) => {
     expect(r.disabledTrusted).toEqual(OK);
     expect(r.disabledUntrusted).toEqual(OK);
     expectBlocked(r.reenabledUntrusted);
-    expect(untrusted.log.slice(before).map((l) => l.path)).toEqual(['/json?step=disabled']);
+    expect(servers.untrusted.log.slice(before).map((l) => l.path)).toEqual(['/json?step=disabled']);
 
     // Body hook: the caller's copy only, and only for calls with an intercept index.
     expect(r.hookIndexed).toEqual({ ok: true, value: { status: 200, body: `hooked:5:${JSON_TEXT}` } });
@@ -120,7 +113,7 @@ describeE2E('runtime controls with the real preload', (backend) => {
     expect(r.invalidAllowlist).toEqual({ name: 'ProvablyUrlError', code: 'PROVABLY_INVALID_URL' });
     expect(r.stillAllowlisted).toMatchObject({ ok: true, value: { status: 200 } });
     expect(r.allowlistCleared).toMatchObject({ ok: true, value: { status: 200 } });
-    expect(untrusted.log.slice(before)).toHaveLength(1);
+    expect(servers.untrusted.log.slice(before)).toHaveLength(1);
 
     expect(r.status).toMatchObject({ started: true, enabled: true, blocked: 2, internalErrors: 2 });
 

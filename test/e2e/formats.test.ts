@@ -5,23 +5,16 @@
  * - a CommonJS app: `require('provably')` (the CJS build) next to the ESM preload must control the
  *   same running instance (scopes, disable()/enable(), status).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { listTrustedEndpoints } from '../../src/trust/index.js';
-import { type CountingServer, JSON_BODY, startCountingServer } from '../helpers/counting-server.js';
-import { findCode, type Preload, runAgent, type Settled } from './child.js';
+import { JSON_BODY } from '../helpers/counting-server.js';
+import { findCode, type Preload, runAgent, type Settled, useAgentServers } from './child.js';
 import { describeE2E, useE2EStores } from './stores.js';
 
 const JSON_TEXT = JSON.stringify(JSON_BODY);
 const OK = { ok: true, value: { status: 200, body: JSON_TEXT } };
 
-let trusted: CountingServer;
-let untrusted: CountingServer;
-beforeAll(async () => {
-  [trusted, untrusted] = await Promise.all([startCountingServer(), startCountingServer()]);
-});
-afterAll(async () => {
-  await Promise.all([trusted?.close(), untrusted?.close()]);
-});
+const servers = useAgentServers();
 
 describeE2E('module formats and startup paths', (backend) => {
   const stores = useE2EStores(backend);
@@ -29,10 +22,10 @@ describeE2E('module formats and startup paths', (backend) => {
   for (const preload of ['flag', 'node-options'] as Preload[]) {
     it(`ESM app (${preload === 'flag' ? '--import provably/register' : "NODE_OPTIONS='--import provably/register'"}) with a dependency that calls at import time`, async () => {
       const store = await stores.fresh();
-      await store.trust(`${trusted.url}/json`);
-      const before = untrusted.log.length;
+      await store.trust(`${servers.trusted.url}/json`);
+      const before = servers.untrusted.log.length;
       const run = await runAgent('app-esm.mjs', {
-        env: store.env({ TRUSTED: trusted.url, UNTRUSTED: untrusted.url }),
+        env: store.env(servers.env),
         preload,
       });
       const r = run.result as Record<string, unknown>;
@@ -46,21 +39,21 @@ describeE2E('module formats and startup paths', (backend) => {
         expect(r.execArgv).toEqual(['--import', 'provably/register']);
       }
       expect(r.status).toMatchObject({ started: true, blocked: 1, recorded: 2 });
-      expect(untrusted.log.length - before).toBe(0);
+      expect(servers.untrusted.log.length - before).toBe(0);
       const rows = await store.rows();
       expect(rows.map((row) => [row.agentId, row.actionName, row.url])).toEqual([
-        ['agent-dep', 'dep at import', `${trusted.url}/json?dep=import`],
-        ['agent-app', 'app call', `${trusted.url}/json?app=1`],
+        ['agent-dep', 'dep at import', `${servers.trusted.url}/json?dep=import`],
+        ['agent-app', 'app call', `${servers.trusted.url}/json?app=1`],
       ]);
     });
   }
 
   it("CommonJS app: require('provably') controls the preload's running instance", async () => {
     const store = await stores.fresh();
-    await store.trust(`${trusted.url}/json`);
-    const before = untrusted.log.length;
+    await store.trust(`${servers.trusted.url}/json`);
+    const before = servers.untrusted.log.length;
     const run = await runAgent('app.cjs', {
-      env: store.env({ TRUSTED: trusted.url, UNTRUSTED: untrusted.url }),
+      env: store.env(servers.env),
     });
     const r = run.result as Record<string, unknown>;
     // The CJS copy sees the controller the preload installed.
@@ -76,15 +69,15 @@ describeE2E('module formats and startup paths', (backend) => {
     const again = r.untrustedAfterEnable as Settled;
     expect(again.ok).toBe(false);
     expect(r.status).toMatchObject({ started: true, enabled: true, blocked: 2, recorded: 1 });
-    expect(untrusted.log.slice(before).map((l) => l.path)).toEqual(['/json?cjs=disabled']);
+    expect(servers.untrusted.log.slice(before).map((l) => l.path)).toEqual(['/json?cjs=disabled']);
     const rows = await store.rows();
     expect(rows.map((row) => [row.agentId, row.actionName])).toEqual([['agent-cjs', 'cjs trusted']]);
   });
 
   it("CommonJS app: the store behind require('provably') is the preload's — what either copy writes, both see and nothing is lost", async () => {
     const store = await stores.fresh();
-    await store.trust(`${trusted.url}/json`);
-    const run = await runAgent('app-store.cjs', { env: store.env({ TRUSTED: trusted.url }) });
+    await store.trust(`${servers.trusted.url}/json`);
+    const run = await runAgent('app-store.cjs', { env: store.env({ TRUSTED: servers.trusted.url }) });
     expect(run.result).toEqual({
       afterFirst: ['first'],
       added: true,
@@ -95,14 +88,14 @@ describeE2E('module formats and startup paths', (backend) => {
     expect((await store.rows()).map((row) => row.actionName)).toEqual(['first', 'second']);
     const endpoints = await store.withStore((db) => listTrustedEndpoints({ orgId: store.orgId, store: db }));
     expect(endpoints.map((e) => e.normalizedUrl).sort()).toEqual(
-      ['https://added-by-cjs.example.com/v1', `${trusted.url}/json`].sort(),
+      ['https://added-by-cjs.example.com/v1', `${servers.trusted.url}/json`].sort(),
     );
   });
 
   it("CommonJS app: a second openStore() through require('provably') never opens the preload's embedded data dir twice", async () => {
     const store = await stores.fresh();
-    await store.trust(`${trusted.url}/json`);
-    const run = await runAgent('app-open.cjs', { env: store.env({ TRUSTED: trusted.url }) });
+    await store.trust(`${servers.trusted.url}/json`);
+    const run = await runAgent('app-open.cjs', { env: store.env({ TRUSTED: servers.trusted.url }) });
     const r = run.result as Record<string, unknown>;
     expect(r.call).toEqual({ ok: true, value: 200 });
     const second = r.secondStore as Settled;

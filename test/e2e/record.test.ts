@@ -3,15 +3,10 @@
  * real store — one row per call with every column right — and leaves unscoped calls alone.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { REDACTED } from '../../src/record/index.js';
-import {
-  type CountingServer,
-  GZIP_BYTES,
-  JSON_BODY,
-  startCountingServer,
-} from '../helpers/counting-server.js';
-import { runAgent } from './child.js';
+import { GZIP_BYTES, JSON_BODY } from '../helpers/counting-server.js';
+import { runAgent, useAgentServers } from './child.js';
 import { bodyText, describeE2E, useE2EStores } from './stores.js';
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -31,27 +26,24 @@ interface RecordResult {
   status: { started: boolean; recorded: number; blocked: number };
 }
 
-let trusted: CountingServer;
-let untrusted: CountingServer;
-beforeAll(async () => {
-  [trusted, untrusted] = await Promise.all([startCountingServer(), startCountingServer()]);
-});
-afterAll(async () => {
-  await Promise.all([trusted?.close(), untrusted?.close()]);
-});
+const servers = useAgentServers();
 
 describeE2E('recording with the real preload', (backend) => {
   const stores = useE2EStores(backend);
 
   it('scoped calls → exactly one complete row each; unscoped calls (even untrusted) go through unrecorded', async () => {
     const store = await stores.fresh();
-    await store.trust(`${trusted.url}/json`, `${trusted.url}/gzip`, `${trusted.url}/echo`);
-    const trustedBefore = trusted.log.length;
-    const untrustedBefore = untrusted.log.length;
+    await store.trust(
+      `${servers.trusted.url}/json`,
+      `${servers.trusted.url}/gzip`,
+      `${servers.trusted.url}/echo`,
+    );
+    const trustedBefore = servers.trusted.log.length;
+    const untrustedBefore = servers.untrusted.log.length;
     const started = new Date();
 
     const run = await runAgent<RecordResult>('record.mjs', {
-      env: store.env({ TRUSTED: trusted.url, UNTRUSTED: untrusted.url }),
+      env: store.env(servers.env),
     });
     const ended = new Date();
     const r = run.result;
@@ -70,17 +62,17 @@ describeE2E('recording with the real preload', (backend) => {
     }
 
     // The servers saw every call: the untrusted one got both unscoped calls, with nothing blocked.
-    expect(trusted.log.slice(trustedBefore).map((l) => `${l.method} ${l.path}`)).toEqual([
+    expect(servers.trusted.log.slice(trustedBefore).map((l) => `${l.method} ${l.path}`)).toEqual([
       'GET /json?customer=42',
       'GET /gzip',
       'POST /echo?via=http',
     ]);
-    expect(untrusted.log.slice(untrustedBefore).map((l) => `${l.method} ${l.path}`)).toEqual([
+    expect(servers.untrusted.log.slice(untrustedBefore).map((l) => `${l.method} ${l.path}`)).toEqual([
       'GET /json?unscoped=fetch',
       'GET /echo?unscoped=http',
     ]);
     // The real request carried the real credentials (redaction is for the record only).
-    expect(trusted.log[trustedBefore]?.headers).toMatchObject({
+    expect(servers.trusted.log[trustedBefore]?.headers).toMatchObject({
       authorization: 'Bearer sk-live-SECRET',
       cookie: 'session=SECRET-COOKIE',
       'x-api-key': 'SECRET-KEY',
@@ -99,7 +91,7 @@ describeE2E('recording with the real preload', (backend) => {
       traceId: r.lookup.ids.traceId,
       spanId: r.lookup.ids.spanId,
       method: 'GET',
-      url: `${trusted.url}/json?customer=42`,
+      url: `${servers.trusted.url}/json?customer=42`,
       status: 200,
       contentEncoding: null,
       bodySha256: sha256(JSON_TEXT),
@@ -136,7 +128,7 @@ describeE2E('recording with the real preload', (backend) => {
       traceId: r.gzip.ids.traceId,
       spanId: r.gzip.ids.spanId,
       method: 'GET',
-      url: `${trusted.url}/gzip`,
+      url: `${servers.trusted.url}/gzip`,
       status: 200,
       contentEncoding: 'gzip',
       bodySha256: sha256(GZIP_BYTES),
@@ -148,7 +140,7 @@ describeE2E('recording with the real preload', (backend) => {
     // node:http POST: method, URL, redaction on the http path too.
     expect(post).toMatchObject({
       method: 'POST',
-      url: `${trusted.url}/echo?via=http`,
+      url: `${servers.trusted.url}/echo?via=http`,
       status: 200,
       traceId: r.post.ids.traceId,
       spanId: r.post.ids.spanId,
@@ -160,6 +152,6 @@ describeE2E('recording with the real preload', (backend) => {
     // Three scopes, three spans: one trace per top-level scope, ids never reused.
     expect(new Set(rows.map((row) => row.spanId)).size).toBe(3);
     // No row for anything outside a scope.
-    expect(rows.some((row) => row.url.startsWith(untrusted.url))).toBe(false);
+    expect(rows.some((row) => row.url.startsWith(servers.untrusted.url))).toBe(false);
   });
 });

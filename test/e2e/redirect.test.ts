@@ -3,9 +3,8 @@
  * HOP — the untrusted server sees nothing — whichever way the client follows redirects. The 302
  * exchange with the trusted server really happened and is recorded; the refused hop is not.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type CountingServer, startCountingServer } from '../helpers/counting-server.js';
-import { errorChain, findCode, runAgent, type Settled } from './child.js';
+import { expect, it } from 'vitest';
+import { errorChain, findCode, runAgent, type Settled, useAgentServers } from './child.js';
 import { describeE2E, useE2EStores } from './stores.js';
 
 interface RedirectResult {
@@ -15,25 +14,18 @@ interface RedirectResult {
 
 const FOLLOWERS = ['fetch', 'axios', 'got', 'node-fetch', 'undici 8 fetch', 'undici 7 redirect interceptor'];
 
-let trusted: CountingServer;
-let untrusted: CountingServer;
-beforeAll(async () => {
-  [trusted, untrusted] = await Promise.all([startCountingServer(), startCountingServer()]);
-});
-afterAll(async () => {
-  await Promise.all([trusted?.close(), untrusted?.close()]);
-});
+const servers = useAgentServers();
 
 describeE2E('redirects with the real preload', (backend) => {
   const stores = useE2EStores(backend);
 
   it('trusted → untrusted: blocked at the hop for every client, the untrusted server sees nothing', async () => {
     const store = await stores.fresh();
-    await store.trust(`${trusted.url}/redirect`);
-    const before = trusted.log.length;
+    await store.trust(`${servers.trusted.url}/redirect`);
+    const before = servers.trusted.log.length;
 
     const run = await runAgent<RedirectResult>('redirect.mjs', {
-      env: store.env({ TRUSTED: trusted.url, UNTRUSTED: untrusted.url }),
+      env: store.env(servers.env),
     });
     const { calls, status } = run.result;
 
@@ -49,14 +41,14 @@ describeE2E('redirects with the real preload', (backend) => {
       const text = errorChain(settled.error)
         .map((e) => e.message)
         .join(' | ');
-      expect(text).toContain(`BLOCKED: ${untrusted.url}/json?from=${encodeURIComponent(name)}`);
+      expect(text).toContain(`BLOCKED: ${servers.untrusted.url}/json?from=${encodeURIComponent(name)}`);
     }
 
-    await untrusted.settle();
-    expect(untrusted.connections).toBe(0);
-    expect(untrusted.bytesReceived).toBe(0);
+    await servers.untrusted.settle();
+    expect(servers.untrusted.connections).toBe(0);
+    expect(servers.untrusted.bytesReceived).toBe(0);
     // The trusted server answered each first hop.
-    expect(trusted.log.slice(before).map((l) => l.path)).toEqual(
+    expect(servers.trusted.log.slice(before).map((l) => l.path)).toEqual(
       FOLLOWERS.map(
         (name) => new URL(calls[name]?.start ?? '').pathname + new URL(calls[name]?.start ?? '').search,
       ),

@@ -139,6 +139,29 @@ export class MemoryRecorder implements Recorder {
     };
   }
 
+  /**
+   * Holds commits: `finishing` resolves when a call's finish() starts (its whole body is on the
+   * caller's side of the wire), and that finish() completes only when `commit()` is called.
+   */
+  holdCommit(): { finishing: Promise<void>; commit(): void } {
+    let finishCalled!: () => void;
+    const finishing = new Promise<void>((r) => {
+      finishCalled = r;
+    });
+    let release: (() => void) | undefined;
+    this.finishDelay = () => {
+      finishCalled();
+      return new Promise<void>((r) => {
+        release = r;
+      });
+    };
+    const commit = () => {
+      if (release === undefined) throw new Error('holdCommit: no finish() is waiting to be committed');
+      release();
+    };
+    return { finishing, commit };
+  }
+
   /** Resolves once `n` calls have completed. */
   waitFor(n: number): Promise<void> {
     if (this.calls.length >= n) return Promise.resolve();

@@ -58,28 +58,25 @@ function viaInterceptor(u: Undici): Dispatcher {
   return d;
 }
 
+/** Follows redirects with that undici's redirect interceptor (a fresh Agent per call). */
+function interceptorFollower(u: Undici): (url: string) => Promise<string> {
+  return async (url) => {
+    const target = new URL(url);
+    const res = await viaInterceptor(u).request({
+      origin: target.origin,
+      path: target.pathname + target.search,
+      method: 'GET',
+    });
+    return res.body.text();
+  };
+}
+
 const followers: Record<string, (url: string) => Promise<string>> = {
   fetch: async (url) => (await fetch(url)).text(),
   'undici 7 fetch': async (url) => (await (undici7 as unknown as Undici).fetch(url)).text(),
   'undici 8 fetch': async (url) => (await (undici8 as unknown as Undici).fetch(url)).text(),
-  'undici 7 redirect interceptor': async (url) => {
-    const u = new URL(url);
-    const res = await viaInterceptor(undici7 as unknown as Undici).request({
-      origin: u.origin,
-      path: u.pathname + u.search,
-      method: 'GET',
-    });
-    return res.body.text();
-  },
-  'undici 8 redirect interceptor': async (url) => {
-    const u = new URL(url);
-    const res = await viaInterceptor(undici8 as unknown as Undici).request({
-      origin: u.origin,
-      path: u.pathname + u.search,
-      method: 'GET',
-    });
-    return res.body.text();
-  },
+  'undici 7 redirect interceptor': interceptorFollower(undici7 as unknown as Undici),
+  'undici 8 redirect interceptor': interceptorFollower(undici8 as unknown as Undici),
   axios: async (url) => (await axios.get(url, { responseType: 'text' })).data as string,
   got: async (url) => (await got(url)).body,
   'node-fetch': async (url) => (await nodeFetch(url)).text(),

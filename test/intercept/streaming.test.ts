@@ -124,17 +124,7 @@ describe.each(Object.keys(readers))('%s', (name) => {
   const reader = readers[name] as Reader;
 
   it('durable before end: the read resolves only after the recorder committed the row', async () => {
-    let finishCalled!: () => void;
-    const finishing = new Promise<void>((r) => {
-      finishCalled = r;
-    });
-    let commit!: () => void;
-    recorder.finishDelay = () => {
-      finishCalled();
-      return new Promise<void>((r) => {
-        commit = r;
-      });
-    };
+    const { finishing, commit } = recorder.holdCommit();
     let resolved = false;
     const read = inScope(() => reader.text(`${server.url}/json`)).then((text) => {
       resolved = true;
@@ -264,17 +254,7 @@ describe.each(Object.keys(readers))('%s', (name) => {
 });
 
 it('fetch: the caller aborting while the commit is pending neither crashes nor loses the row', async () => {
-  let commit!: () => void;
-  let finishCalled!: () => void;
-  const finishing = new Promise<void>((r) => {
-    finishCalled = r;
-  });
-  recorder.finishDelay = () => {
-    finishCalled();
-    return new Promise<void>((r) => {
-      commit = r;
-    });
-  };
+  const { finishing, commit } = recorder.holdCommit();
   const controller = new AbortController();
   const res = await inScope(() => fetch(`${server.url}/json`, { signal: controller.signal }));
   const text = res.text();

@@ -256,17 +256,7 @@ describe.each(versions)('%s', (name, u) => {
   });
 
   it('request(): end of body held until the row is committed', async () => {
-    let finishCalled!: () => void;
-    const finishing = new Promise<void>((r) => {
-      finishCalled = r;
-    });
-    let commit!: () => void;
-    recorder.finishDelay = () => {
-      finishCalled();
-      return new Promise<void>((r) => {
-        commit = r;
-      });
-    };
+    const { finishing, commit } = recorder.holdCommit();
     let resolved = false;
     const text = inScope(() => u.request(`${trusted.url}/json`)).then(async (res) => {
       const t = await res.body.text();

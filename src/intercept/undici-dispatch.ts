@@ -1,0 +1,218 @@
+/**
+ * The patched `DispatcherBase.prototype.dispatch` of every undici copy (see undici.ts): decides
+ * whether a call is scoped, asks the gate at the first layer that knows the real origin, refuses
+ * before anything is queued, or dispatches with a capturing handler.
+ */
+import { stringify as stringifyQuery } from 'node:querystring';
+import type { ActiveScope } from '../scope/types.js';
+import { startCapture } from './capture.js';
+import { blockedError, decide, internalError, isPromiseLike, resolveScope, type Verdict } from './core.js';
+import { requestHeadersToMap } from './headers.js';
+import { wrapHandler } from './undici-handler.js';
+
+export type DispatchFn = (this: object, opts: unknown, handler: unknown) => unknown;
+type Rec = Record<PropertyKey, unknown>;
+
+/** What a patched dispatch knows of the undici copy it belongs to. */
+export interface CopyDispatch {
+  /** That copy's own dispatch, which the patched one calls. */
+  readonly original: DispatchFn;
+  /** That copy's `kUrl` symbol (where a Pool/Client keeps its origin), once known. */
+  kUrl: symbol | undefined;
+}
+
+/** Dispatch options we created for a governed call; inner layers seeing them pass straight on. */
+const governedOpts = new WeakSet<object>();
+/**
+ * Handlers of governed calls → their scope. Redirect/retry interceptors re-dispatch the same
+ * handler from socket callbacks, where the async context is whoever opened the socket: the hop
+ * is governed with the scope of the call it belongs to.
+ */
+const handlerScopes = new WeakMap<object, ActiveScope>();
+
+/**
+ * >0 while a patched dispatch runs. undici creates a Request synchronously inside Client.dispatch
+ * (a patched DispatcherBase method), also for requests a Pool queued and drains later, so a
+ * request created while this is 0 never met our dispatch: the fallback looks at it.
+ */
+let patchedDepth = 0;
+/**
+ * The dispatch options of the unscoped call passing through right now: undici's own layers
+ * (Agent → Pool → Client) hand the same object down, so the inner layers skip the scope check.
+ */
+let unscopedOpts: unknown;
+/**
+ * The call a routing layer (Agent, proxy agents: no origin of their own) is passing down right
+ * now, and the scope it decided. The layer below may see a different handler object (undici 7
+ * wraps modern handlers anew in every Agent.dispatch), so the scope travels with the options.
+ */
+let routedOpts: unknown;
+let routedScope: ActiveScope | undefined;
+
+/** True while a patched dispatch runs: a request undici creates now was decided by it. */
+export function insidePatchedDispatch(): boolean {
+  return patchedDepth > 0;
+}
+
+export function makeDispatch(copy: CopyDispatch): DispatchFn {
+  const original = copy.original;
+  return function dispatch(this: object, opts: unknown, handler: unknown): unknown {
+    // Inner layer of an unscoped call (patchedDepth is already > 0 for the fallback's sake).
+    if (opts === unscopedOpts) return original.call(this, opts, handler);
+    patchedDepth++;
+    try {
+      // An inner layer (Pool → Client) of a call governed above, or a queued one drained later.
+      if (governedOpts.has(opts as object)) return original.call(this, opts, handler);
+      const scope =
+        handlerScopes.get(handler as object) ??
+        (opts === routedOpts ? routedScope : undefined) ??
+        resolveScope();
+      if (scope === undefined) {
+        const previous = unscopedOpts;
+        unscopedOpts = opts;
+        try {
+          return original.call(this, opts, handler);
+        } finally {
+          unscopedOpts = previous;
+        }
+      }
+      return governDispatch(copy, this, opts, handler, scope);
+    } finally {
+      patchedDepth--;
+    }
+  };
+}
+
+function governDispatch(
+  copy: CopyDispatch,
+  dispatcher: object,
+  opts: unknown,
+  handler: unknown,
+  scope: ActiveScope,
+): unknown {
+  const original = copy.original;
+  if (opts === null || typeof opts !== 'object' || handler === null || typeof handler !== 'object') {
+    return original.call(dispatcher, opts, handler); // undici reports its own argument errors
+  }
+  let url: string | undefined;
+  try {
+    const origin = originOf(copy, dispatcher);
+    // No origin of its own (Agent, proxy agents, BalancedPool): this layer only routes; the
+    // Pool/Client below it knows where the request really goes and governs it there.
+    if (origin === undefined) return route(original, dispatcher, opts, handler, scope);
+    url = buildUrl(origin, opts as Rec);
+  } catch (err) {
+    internalError('working out the URL of an undici request failed; it was refused', err);
+    return refuse(
+      handler as Rec,
+      blockedError(String(url ?? '(unknown URL)'), scope, 'provably could not check it'),
+    );
+  }
+  const verdict = decide(url, scope);
+  if (isPromiseLike<Verdict>(verdict)) {
+    // The trusted set is still loading: the request waits for the answer (nothing is queued).
+    const snapshot = { ...(opts as Rec) };
+    verdict
+      .then((v) => proceed(copy, dispatcher, snapshot, handler as Rec, scope, url, v, true))
+      .then(undefined, (err: unknown) => internalError('a deferred undici dispatch failed', err));
+    return true;
+  }
+  return proceed(copy, dispatcher, opts as Rec, handler as Rec, scope, url, verdict, false);
+}
+
+function proceed(
+  copy: CopyDispatch,
+  dispatcher: object,
+  opts: Rec,
+  handler: Rec,
+  scope: ActiveScope,
+  url: string,
+  verdict: Verdict,
+  deferred: boolean,
+): unknown {
+  if (!verdict.ok) return refuse(handler, verdict.error);
+  let governed: Rec = opts;
+  let wrapped: object = handler;
+  try {
+    const method = typeof opts.method === 'string' ? opts.method : 'GET';
+    const capture = startCapture(
+      scope,
+      verdict.orgId,
+      method,
+      url,
+      requestHeadersToMap(opts.headers),
+      new Date(),
+    );
+    governed = { ...opts };
+    governedOpts.add(governed);
+    handlerScopes.set(handler, scope);
+    wrapped = wrapHandler(handler, capture);
+  } catch (err) {
+    internalError('preparing capture of an undici request failed; it went out uncaptured', err);
+  }
+  patchedDepth++;
+  try {
+    return copy.original.call(dispatcher, governed, wrapped);
+  } catch (err) {
+    // A deferred dispatch runs from a promise where nobody would see this throw: report it to
+    // the caller through its handler, as DispatcherBase does for its own errors.
+    if (deferred) return refuse(handler, err);
+    throw err;
+  } finally {
+    patchedDepth--;
+  }
+}
+
+function route(
+  original: DispatchFn,
+  dispatcher: object,
+  opts: object,
+  handler: object,
+  scope: ActiveScope,
+): unknown {
+  handlerScopes.set(handler, scope); // a later re-dispatch of this handler keeps the scope
+  const previousOpts = routedOpts;
+  const previousScope = routedScope;
+  routedOpts = opts;
+  routedScope = scope;
+  try {
+    return original.call(dispatcher, opts, handler);
+  } finally {
+    routedOpts = previousOpts;
+    routedScope = previousScope;
+  }
+}
+
+/** Refuses the way DispatcherBase does: the handler's error callback, `false` for "not dispatched". */
+function refuse(handler: Rec, error: unknown): false {
+  if (typeof handler.onRequestStart === 'function') {
+    if (typeof handler.onResponseError !== 'function') throw error;
+    (handler.onResponseError as (c: null, e: unknown) => void)(null, error);
+  } else {
+    if (typeof handler.onError !== 'function') throw error;
+    (handler.onError as (e: unknown) => void)(error);
+  }
+  return false;
+}
+
+function originOf(copy: CopyDispatch, dispatcher: object): string | undefined {
+  let kUrl = copy.kUrl;
+  if (kUrl === undefined) {
+    kUrl = Object.getOwnPropertySymbols(dispatcher).find((s) => s.description === 'url');
+    if (kUrl === undefined) return undefined;
+    copy.kUrl = kUrl;
+  }
+  const value = (dispatcher as Rec)[kUrl] as { origin?: unknown } | undefined;
+  return typeof value?.origin === 'string' && value.origin !== 'null' ? value.origin : undefined;
+}
+
+function buildUrl(origin: string, opts: Rec): string {
+  let path = typeof opts.path === 'string' ? opts.path : '/';
+  const query = opts.query;
+  if (query !== null && typeof query === 'object') {
+    const qs = stringifyQuery(query as Record<string, string>);
+    if (qs !== '') path += (path.includes('?') ? '&' : '?') + qs;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return path; // absolute-form (HTTP proxy)
+  return origin + (path.startsWith('/') ? path : `/${path}`);
+}
