@@ -6,8 +6,8 @@
  * any unscoped call. The fake LLM server is untrusted, so a leaked scope would also block it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type CountingServer, startCountingServer } from '../helpers/counting-server.js';
 import { runAgent } from './child.js';
-import { type EchoServer, startEchoServer } from './echo-server.js';
 import { bodyText, describeE2E, useE2EStores } from './stores.js';
 
 const N = Number(process.env.E2E_LEAK_N ?? '') || 2_000;
@@ -21,10 +21,13 @@ interface LeakResult {
   status: { recorded: number; blocked: number; storeErrors: number; dropped: number };
 }
 
-let tool: EchoServer;
-let llm: EchoServer;
+let tool: CountingServer;
+let llm: CountingServer;
 beforeAll(async () => {
-  [tool, llm] = await Promise.all([startEchoServer(), startEchoServer()]);
+  [tool, llm] = await Promise.all([
+    startCountingServer({ keepAliveMs: 120_000 }),
+    startCountingServer({ keepAliveMs: 120_000 }),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([tool?.close(), llm?.close()]);

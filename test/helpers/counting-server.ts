@@ -123,7 +123,18 @@ export function selfSignedCertificate(): { key: string; cert: string } {
   }
 }
 
-export async function startCountingServer(options: { tls?: boolean } = {}): Promise<CountingServer> {
+export interface CountingServerOptions {
+  tls?: boolean;
+  /**
+   * How long idle keep-alive sockets stay open (Node's default: 5 s). The high-volume e2e tests
+   * raise it: with thousands of calls on a 2-core machine the client's event loop can stall for
+   * seconds, and a server closing an idle socket just as the stalled client reuses it fails that
+   * request (ECONNRESET) — a keep-alive race that has nothing to do with what they check.
+   */
+  keepAliveMs?: number;
+}
+
+export async function startCountingServer(options: CountingServerOptions = {}): Promise<CountingServer> {
   const sockets = new Set<Socket>();
   let connections = 0;
   let closedBytes = 0;
@@ -255,6 +266,10 @@ export async function startCountingServer(options: { tls?: boolean } = {}): Prom
     server = https.createServer({ key, cert }, handler);
   } else {
     server = http.createServer(handler);
+  }
+  if (options.keepAliveMs !== undefined) {
+    server.keepAliveTimeout = options.keepAliveMs;
+    server.headersTimeout = options.keepAliveMs + 10_000;
   }
   // 'connection' is the raw TCP socket for both (before TLS), so counts include TLS handshakes.
   server.on('connection', (socket: Socket) => {
