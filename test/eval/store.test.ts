@@ -65,6 +65,16 @@ async function recordReal(
   return { record, wire: row.responseBody, index: ledger.append(record) };
 }
 
+/** One statement as a superuser would run it: around the append-only trigger. */
+async function editAsSuperuser(store: TestStore, sql: string, params: unknown[]): Promise<void> {
+  await store.raw.query('ALTER TABLE provably_intercepts DISABLE TRIGGER provably_intercepts_append_only');
+  try {
+    await store.raw.query(sql, params);
+  } finally {
+    await store.raw.query('ALTER TABLE provably_intercepts ENABLE TRIGGER provably_intercepts_append_only');
+  }
+}
+
 describeEachBackend('evaluateHandoff with a store', (backend) => {
   const store = useTestStore(backend);
   const key = newSigningKey();
@@ -120,16 +130,9 @@ describeEachBackend('evaluateHandoff with a store', (backend) => {
     const claim = claimAbout(ledger, call, { json_path: '$.price', claimed_value: 101.5 });
     expect((await evaluateHandoff(payloadOf([claim]), options())).outcome).toBe('PASS');
     // A superuser bypasses the append-only trigger.
-    await store().raw.query(
-      'ALTER TABLE provably_intercepts DISABLE TRIGGER provably_intercepts_append_only',
-    );
-    try {
-      await store().raw.query('UPDATE provably_intercepts SET status = 203 WHERE id = $1', [call.record.id]);
-    } finally {
-      await store().raw.query(
-        'ALTER TABLE provably_intercepts ENABLE TRIGGER provably_intercepts_append_only',
-      );
-    }
+    await editAsSuperuser(store(), 'UPDATE provably_intercepts SET status = 203 WHERE id = $1', [
+      call.record.id,
+    ]);
     const result = await evaluateHandoff(payloadOf([claim]), options());
     expect(result.per_claim[0]).toMatchObject({ verdict: 'CAUGHT', check: 'proof' });
     expect(result.per_claim[0]?.reason).toBe('proof: the record content differs from the stored row');
@@ -158,16 +161,7 @@ describeEachBackend('evaluateHandoff with a store', (backend) => {
       // The bundle carries its own (original) body, so only the store check can notice.
       const claim = claimAbout(ledger, call, { json_path: '$.price', claimed_value: 101.5 });
       expect((await evaluateHandoff(payloadOf([claim]), options())).outcome).toBe('PASS');
-      await store().raw.query(
-        'ALTER TABLE provably_intercepts DISABLE TRIGGER provably_intercepts_append_only',
-      );
-      try {
-        await store().raw.query(sql, [call.record.id]);
-      } finally {
-        await store().raw.query(
-          'ALTER TABLE provably_intercepts ENABLE TRIGGER provably_intercepts_append_only',
-        );
-      }
+      await editAsSuperuser(store(), sql, [call.record.id]);
       const result = await evaluateHandoff(payloadOf([claim]), options());
       expect(result.outcome, sql).toBe('CAUGHT');
       expect(result.per_claim[0], sql).toMatchObject({
@@ -187,19 +181,11 @@ describeEachBackend('evaluateHandoff with a store', (backend) => {
     // Truncated: the evaluator cannot compare the value (ERROR), but the store check passes.
     const before = await evaluateHandoff(payloadOf([claim]), options());
     expect(before.per_claim[0]).toMatchObject({ verdict: 'ERROR', check: 'body' });
-    await store().raw.query(
-      'ALTER TABLE provably_intercepts DISABLE TRIGGER provably_intercepts_append_only',
+    await editAsSuperuser(
+      store(),
+      "UPDATE provably_intercepts SET response_body = decode(repeat('20', 64), 'hex') WHERE id = $1",
+      [call.record.id],
     );
-    try {
-      await store().raw.query(
-        "UPDATE provably_intercepts SET response_body = decode(repeat('20', 64), 'hex') WHERE id = $1",
-        [call.record.id],
-      );
-    } finally {
-      await store().raw.query(
-        'ALTER TABLE provably_intercepts ENABLE TRIGGER provably_intercepts_append_only',
-      );
-    }
     const after = await evaluateHandoff(payloadOf([claim]), options());
     expect(after.per_claim[0]).toMatchObject({
       verdict: 'CAUGHT',
