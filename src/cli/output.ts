@@ -19,7 +19,7 @@ export interface Colors {
   bold(s: string): string;
 }
 
-export function colorEnabled(stream: NodeJS.WriteStream, env = process.env): boolean {
+export function colorEnabled(stream: { isTTY?: boolean }, env = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0';
   return stream.isTTY === true;
@@ -31,13 +31,34 @@ function colors(on: boolean): Colors {
   return { green: wrap(32, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }
 
-export function createOutput(json: boolean): Output {
+/** Where a command's text goes: the process's streams, or a caller's (runCli in a program). */
+export interface CliStreams {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** stdout is a terminal: colour. */
+  isTTY: boolean;
+  /** stderr is a terminal: progress bars. */
+  stderrIsTTY: boolean;
+}
+
+export const processStreams: CliStreams = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  get isTTY() {
+    return process.stdout.isTTY === true;
+  },
+  get stderrIsTTY() {
+    return process.stderr.isTTY === true;
+  },
+};
+
+export function createOutput(json: boolean, streams: CliStreams = processStreams): Output {
   return {
     json,
-    line: (text = '') => process.stdout.write(`${text}\n`),
-    data: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
-    warn: (text) => process.stderr.write(`${text}\n`),
-    color: colors(!json && colorEnabled(process.stdout)),
+    line: (text = '') => streams.stdout(`${text}\n`),
+    data: (value) => streams.stdout(`${JSON.stringify(value, null, 2)}\n`),
+    warn: (text) => streams.stderr(`${text}\n`),
+    color: colors(!json && colorEnabled({ isTTY: streams.isTTY })),
   };
 }
 

@@ -98,7 +98,7 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
             port,
             host: opts.host,
           });
-          createOutput(false).line(`provably eval service listening on ${server.url}`);
+          createOutput(false, ctx.streams).line(`provably eval service listening on ${server.url}`);
           const stop = () => {
             server
               .close()
@@ -108,8 +108,8 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         } catch (err) {
-          process.stderr.write(`provably: ${describeFailure(err)}\n`);
-          process.exitCode = exitCodeFor(err);
+          ctx.streams.stderr(`provably: ${describeFailure(err)}\n`);
+          ctx.setExitCode(exitCodeFor(err));
           await closeDefaultStore().catch(() => {});
         }
       },

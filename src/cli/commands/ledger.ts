@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { defaultOrgId } from '../../config/index.js';
 import { publicKeyInfo, type VerifyProgress, verifyLog } from '../../ledger/index.js';
 import type { CommandContext } from '../context.js';
+import type { CliStreams } from '../output.js';
 import { collect, loadTrustedKeys } from '../trusted-keys.js';
 
 export function registerLedgerCommands(program: Command, ctx: CommandContext): void {
@@ -32,7 +33,7 @@ export function registerLedgerCommands(program: Command, ctx: CommandContext): v
     .action((opts: { org?: string; trustedKey?: string[]; json?: boolean }) =>
       ctx.run(opts.json, async (out, store) => {
         const orgId = opts.org ?? defaultOrgId();
-        const progress = !out.json && process.stderr.isTTY ? progressBar() : undefined;
+        const progress = !out.json && ctx.streams.stderrIsTTY ? progressBar(ctx.streams) : undefined;
         const result = await verifyLog(store, orgId, {
           trustedKeys: loadTrustedKeys(opts.trustedKey),
           onProgress: progress?.update,
@@ -64,7 +65,7 @@ export function registerLedgerCommands(program: Command, ctx: CommandContext): v
     );
 }
 
-function progressBar(): { update(p: VerifyProgress): void; done(): void } {
+function progressBar(streams: CliStreams): { update(p: VerifyProgress): void; done(): void } {
   let last = 0;
   return {
     update(p) {
@@ -73,12 +74,12 @@ function progressBar(): { update(p: VerifyProgress): void; done(): void } {
       last = now;
       const width = 30;
       const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);
-      process.stderr.write(
+      streams.stderr(
         `\r${p.phase.padEnd(11)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total}`,
       );
     },
     done() {
-      process.stderr.write('\r\u001b[2K');
+      streams.stderr('\r\u001b[2K');
     },
   };
 }
