@@ -38,6 +38,12 @@ export interface InterceptRecord {
   /** Why the call failed, or null. */
   error: string | null;
   startedAt: Date;
+  /**
+   * False when the stored started_at carries digits finer than a millisecond, which startedAt
+   * (a Date) cannot hold — the recorder never writes such a time, so the row was edited, and
+   * this record is not exactly the row. Set by getIntercept and listIntercepts.
+   */
+  startedAtExact?: boolean;
   durationMs: number | null;
   createdAt: Date;
 }
@@ -99,7 +105,9 @@ export const INTERCEPT_COLUMNS: readonly string[] = [
   'duration_ms',
   'created_at',
 ];
-const WITHOUT_BODY = INTERCEPT_COLUMNS.join(', ');
+/** Whether started_at fits a millisecond Date (see InterceptRecord.startedAtExact). */
+const STARTED_EXACT = `(started_at = date_trunc('milliseconds', started_at)) AS started_exact`;
+const WITHOUT_BODY = `${INTERCEPT_COLUMNS.join(', ')}, ${STARTED_EXACT}`;
 const WITH_BODY = `${WITHOUT_BODY}, response_body`;
 /**
  * PGlite decodes a bytea result at ~0.14 s per MiB; base64 text is ~10× cheaper (measured:
@@ -202,6 +210,9 @@ export function toRecord(row: Record<string, unknown>, bodyAsBase64 = false): In
     bodyTruncated: row.body_truncated === true || row.body_truncated === 't',
     error: strOrNull(row.error),
     startedAt: date(row.started_at),
+    ...(row.started_exact === undefined || row.started_exact === null
+      ? {}
+      : { startedAtExact: row.started_exact === true || row.started_exact === 't' }),
     durationMs: numOrNull(row.duration_ms),
     createdAt: date(row.created_at),
   };

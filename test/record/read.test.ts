@@ -130,6 +130,7 @@ describeEachBackend('listIntercepts / getIntercept', (backend) => {
       bodyTruncated: false,
       error: null,
       startedAt: expect.any(Date),
+      startedAtExact: true,
       durationMs: expect.any(Number),
       createdAt: expect.any(Date),
     });
@@ -141,6 +142,25 @@ describeEachBackend('listIntercepts / getIntercept', (backend) => {
     expect(await getIntercept(store, id, { orgId: 'org-typed' })).toEqual(rec);
     expect(await getIntercept(store, id, { orgId: 'org-list' })).toBeNull();
     expect(await getIntercept(store, randomUUID())).toBeNull();
+  });
+
+  it('says when the stored started_at has digits a millisecond Date cannot hold (an edited row)', async () => {
+    const { store, observer } = ctx();
+    const id = await record(store, { orgId: 'org-exact', agentId: 'x', actionName: 'act' });
+    expect((await getIntercept(store, id))?.startedAtExact).toBe(true);
+    await observer.query('ALTER TABLE provably_intercepts DISABLE TRIGGER provably_intercepts_append_only');
+    try {
+      await observer.query(
+        "UPDATE provably_intercepts SET started_at = started_at + interval '1 microsecond' WHERE id = $1",
+        [id],
+      );
+    } finally {
+      await observer.query('ALTER TABLE provably_intercepts ENABLE TRIGGER provably_intercepts_append_only');
+    }
+    const edited = await getIntercept(store, id);
+    expect(edited?.startedAtExact).toBe(false);
+    const [listed] = await listIntercepts(store, { orgId: 'org-exact', withBody: false });
+    expect(listed?.startedAtExact).toBe(false);
   });
 
   it('refuses an id that is not a UUID with a typed error, before the driver sees it', async () => {
