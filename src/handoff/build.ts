@@ -8,7 +8,7 @@
 import { trace } from '@opentelemetry/api';
 import { defaultOrgId } from '../config/index.js';
 import { ProvablyError } from '../errors/index.js';
-import { inclusionProof, issueCheckpoint, loadSigner, type Signer } from '../ledger/index.js';
+import { ensureCheckpoint, inclusionProof, loadSigner, type Signer } from '../ledger/index.js';
 import { getIntercept, type InterceptRecord, listIntercepts } from '../record/index.js';
 import { getDefaultStore, type Store } from '../store/index.js';
 import { listTrustedEndpoints } from '../trust/index.js';
@@ -25,7 +25,7 @@ export interface BuildHandoffOptions {
   traceId?: string;
   orgId?: string;
   store?: Store;
-  /** Signs the checkpoint issued for this payload; default: PROVABLY_SIGNING_KEY or the data dir's key. */
+  /** Signs the checkpoint issued for this payload (when the latest does not cover the log already); default: PROVABLY_SIGNING_KEY or the data dir's key. */
   signer?: Signer;
   /** Leave bodies out of the bundles (the receiver must then hold the store). Default false. */
   omitBodies?: boolean;
@@ -82,9 +82,10 @@ export async function buildHandoffPayload(
     throw new ProvablyHandoffBuildError(`no claim resolved to a record of this run: ${reasons}`, unresolved);
   }
 
-  // A fresh checkpoint covers every record resolved above (they were committed with their leaves).
+  // A checkpoint of the whole log covers every record resolved above (they were committed with
+  // their leaves): the latest one when it already does and is this signer's, else a new one.
   const signer = options.signer ?? loadSigner();
-  const checkpoint = await issueCheckpoint(store, orgId, signer);
+  const checkpoint = await ensureCheckpoint(store, orgId, signer);
   const { id: _id, ...signed } = checkpoint;
   const handoffClaims: HandoffClaim[] = [];
   for (const { claim, record } of resolved) {

@@ -14,6 +14,9 @@
  *
  * Formats: leaf.ts (leaf bytes), checkpoint.ts (signed text), keys.ts (key id).
  */
+
+export { type AppendedLeaf, type AppendResult, appendLeaves, appendLeavesByOrg } from './append.js';
+export { appendInStatement, appendRowsAndLeaves, type LedgerStatement, type RowsInsert } from './batch.js';
 export {
   CHECKPOINT_FORMAT,
   type Checkpoint,
@@ -33,6 +36,13 @@ export {
   ProvablySigningKeyError,
   type SigningKeyFailure,
 } from './errors.js';
+export { CompactRange } from './frontier.js';
+export {
+  ensureCheckpoint,
+  type IssueCheckpointOptions,
+  issueCheckpoint,
+  LEDGER_LOCK_CLASS,
+} from './issue.js';
 export {
   generateSigningKeyPem,
   keyIdOf,
@@ -48,26 +58,6 @@ export {
   trustedKeysOf,
 } from './keys.js';
 export { type LeafContent, type LeafRecord, leafBytes, leafContent, recordLeafHash } from './leaf.js';
-export {
-  type AppendedLeaf,
-  type AppendResult,
-  appendLeaves,
-  appendLeavesByOrg,
-  consistencyProof,
-  type IssueCheckpointOptions,
-  inclusionProof,
-  issueCheckpoint,
-  LEDGER_LOCK_CLASS,
-  type LedgerProblem,
-  type LedgerProblemKind,
-  latestCheckpoint,
-  listCheckpoints,
-  type StoredCheckpoint,
-  type VerifyLogOptions,
-  type VerifyLogResult,
-  type VerifyProgress,
-  verifyLog,
-} from './log.js';
 export {
   bytesEqual,
   type ConsistencyProofInput,
@@ -97,3 +87,13 @@ export {
   verifyCheckpointConsistency,
   verifyRecordProof,
 } from './proof.js';
+export { consistencyProof, inclusionProof } from './proofs.js';
+export { latestCheckpoint, listCheckpoints, type StoredCheckpoint } from './stored.js';
+export {
+  type LedgerProblem,
+  type LedgerProblemKind,
+  type VerifyLogOptions,
+  type VerifyLogResult,
+  type VerifyProgress,
+  verifyLog,
+} from './verify-log.js';

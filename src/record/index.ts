@@ -19,6 +19,7 @@ export {
   supportedEncodings,
 } from './decode.js';
 export { type BodyDecodeFailure, ProvablyBodyDecodeError, ProvablyInvalidIdError } from './errors.js';
+export { describeError } from './failures.js';
 export { normalizeHeaders, REDACTED, type StoredHeaders } from './headers.js';
 export {
   DEFAULT_LIST_LIMIT,
@@ -33,8 +34,8 @@ export {
 } from './read.js';
 export {
   createRecorder,
-  describeError,
   type RecordedCall,
+  type RecordedRow,
   type RecorderBatchOptions,
   type RecorderOptions,
   type RecorderStats,

@@ -13,106 +13,36 @@
  * connection level is not kept: the next batch asks the factory again, so recording resumes when
  * the database comes back.
  */
-import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import type { Env } from '../config/index.js';
 import { diag } from '../diag/index.js';
 import { ProvablyStoreError, type StoreErrorReason } from '../errors/index.js';
-import type { Queryable, Store } from '../store/types.js';
-import { BodyCapture } from './body.js';
+import type { Store } from '../store/types.js';
+import { Call, type CallSink, type RecordedCall } from './call.js';
 import {
   ALWAYS_REDACTED_HEADERS,
   parseHeaderList,
   parseMaxBodyBytes,
   parseStoreErrorPolicy,
   type RecorderConfig,
-  type StoreErrorPolicy,
 } from './config.js';
-import { cleanText, headerValue, normalizeHeaders, type StoredHeaders } from './headers.js';
-import type { CallRecording, CallRequest, CallScope, HeaderMap, Recorder } from './types.js';
+import { describeCause, isConnectionLevel, isRowLevel, RowContentError, reasonOf } from './failures.js';
+import { normalizeHeaders, type StoredHeaders } from './headers.js';
+import type {
+  RecorderBatchOptions,
+  RecorderOptions,
+  RecorderStats,
+  StoreRecorder,
+} from './recorder-options.js';
+import { BODY_INDEX, InsertSql, type RecordedRow, rowValues } from './row.js';
+import type { CallRequest, CallScope, HeaderMap } from './types.js';
 
-export interface RecorderBatchOptions {
-  /** Rows per INSERT (default 256). */
-  maxRows?: number;
-  /** Kept body bytes per INSERT (default 32 MiB); a single larger row still goes alone. */
-  maxBytes?: number;
-  /**
-   * INSERTs in flight at once. Default 2 on PostgreSQL (the pool runs them on two connections),
-   * 1 on PGlite (one connection: a second statement would only wait inside the store, in a
-   * smaller batch).
-   */
-  maxConcurrent?: number;
-  /** Rows waiting or in flight before new rows are refused (default 10 000). */
-  maxQueuedRows?: number;
-  /** Body bytes waiting or in flight before new rows are refused (default 512 MiB). */
-  maxQueuedBytes?: number;
-}
-
-export interface RecorderOptions {
-  /**
-   * Where rows go. Called lazily for the first batch and again after a connection-level failure,
-   * so it should hand out the process's shared store (e.g. the default store), reopening it when
-   * it was closed. The recorder never closes a store.
-   */
-  store: () => Store | Promise<Store>;
-  /** Default: PROVABLY_MAX_BODY_BYTES, else 16 MiB. */
-  maxBodyBytes?: number;
-  /** Default: PROVABLY_ON_STORE_ERROR, else `closed`. */
-  onStoreError?: StoreErrorPolicy;
-  /** Extra header names to redact. Default: PROVABLY_REDACT_HEADERS. The built-in list always applies. */
-  redactHeaders?: readonly string[];
-  /**
-   * Runs the recorder's own store I/O outside every provably scope (pass the scope module's
-   * selfEgress) so it is never recorded or blocked. Default: runs `fn` as is.
-   */
-  runOutsideScope?: <T>(fn: () => T) => T;
-  /** Where omitted settings are read from. Default: process.env. */
-  env?: Env;
-  /**
-   * Runs in the same transaction as each batch's INSERT, with the rows just written, so whatever
-   * it adds (the ledger's leaves) commits together with the rows or not at all. A failure fails
-   * the batch like a failed INSERT. Without it a batch is one plain INSERT statement.
-   */
-  withinBatch?: (tx: Queryable, rows: readonly { id: string; orgId: string }[]) => Promise<unknown>;
-  /** Told about each batch once it is committed (e.g. to schedule checkpoints). Must not throw. */
-  onCommitted?: (rows: readonly { id: string; orgId: string }[]) => void;
-  batch?: RecorderBatchOptions;
-}
-
-export interface RecorderStats {
-  /** Rows committed. */
-  recorded: number;
-  /** Rows that could not be stored and whose caller was not told (policy `open`, or fail() rows). */
-  dropped: number;
-  /** finish() calls rejected with ProvablyStoreError (policy `closed`). */
-  rejected: number;
-  /** Failed store operations (a failed batch counts once). */
-  storeErrors: number;
-  /** INSERT statements committed. */
-  batches: number;
-  /** Largest batch committed so far. */
-  largestBatch: number;
-  /** Rows waiting for or inside an INSERT right now. */
-  pending: number;
-  /** The last store operation failed and none has succeeded since. */
-  storeDown: boolean;
-}
-
-/** One call being recorded; `id` is the row's primary key, known before it is written. */
-export interface RecordedCall extends CallRecording {
-  readonly id: string;
-}
-
-export interface StoreRecorder extends Recorder {
-  start(scope: CallScope, request: CallRequest): RecordedCall;
-  /** The resolved settings. */
-  readonly config: Readonly<RecorderConfig>;
-  stats(): RecorderStats;
-  /** Resolves when every row handed over so far has been written or has failed. Never rejects. */
-  flush(): Promise<void>;
-  /** Refuses new rows (as a store error, per policy), then flushes. Does not close the store. */
-  close(): Promise<void>;
-}
+export type { RecordedCall } from './call.js';
+export type {
+  RecorderBatchOptions,
+  RecorderOptions,
+  RecorderStats,
+  StoreRecorder,
+} from './recorder-options.js';
+export type { RecordedRow } from './row.js';
 
 const DEFAULT_BATCH: Required<RecorderBatchOptions> = {
   maxRows: 256,
@@ -122,49 +52,9 @@ const DEFAULT_BATCH: Required<RecorderBatchOptions> = {
   maxQueuedBytes: 512 * 1024 * 1024,
 };
 
-const COLUMNS = [
-  'id',
-  'org_id',
-  'agent_id',
-  'action_name',
-  'intercept_index',
-  'trace_id',
-  'span_id',
-  'method',
-  'url',
-  'status',
-  'request_headers',
-  'response_headers',
-  'response_body',
-  'content_encoding',
-  'body_sha256',
-  'body_size',
-  'body_truncated',
-  'error',
-  'started_at',
-  'duration_ms',
-] as const;
-
-/** Placeholder casts: jsonb travels as text so both drivers pass the JSON through unchanged. */
-const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = {
-  request_headers: '::text::jsonb',
-  response_headers: '::text::jsonb',
-};
-
-/**
- * PGlite's own bytea parameter encoding costs ~0.35 s per MiB (measured: 16 MiB in 5.6 s); the
- * same bytes as base64 text decoded by the server take ~0.04 s per MiB. PostgreSQL gets the bytes
- * as they are.
- */
-const BODY_INDEX = COLUMNS.indexOf('response_body');
-const ID_INDEX = COLUMNS.indexOf('id');
-const ORG_INDEX = COLUMNS.indexOf('org_id');
-
-/** Row values in COLUMNS order. */
-type RowValues = unknown[];
-
 interface Entry {
-  values: RowValues;
+  row: RecordedRow;
+  values: unknown[];
   /** Kept body bytes (for batch and queue bounds). */
   bytes: number;
   /** "GET https://host/path" for messages. */
@@ -176,16 +66,15 @@ interface Entry {
   reject: (err: unknown) => void;
 }
 
-const INT4_MAX = 2_147_483_647;
-
 export function createRecorder(options: RecorderOptions): StoreRecorder {
   return new GroupCommitRecorder(options);
 }
 
-class GroupCommitRecorder implements StoreRecorder {
+class GroupCommitRecorder implements StoreRecorder, CallSink {
   readonly config: Readonly<RecorderConfig>;
   private readonly factory: () => Store | Promise<Store>;
   private readonly withinBatch: RecorderOptions['withinBatch'];
+  private readonly extendInsert: RecorderOptions['extendInsert'];
   private readonly onCommitted: RecorderOptions['onCommitted'];
   private readonly outside: <T>(fn: () => T) => T;
   private readonly batch: Required<RecorderBatchOptions>;
@@ -212,7 +101,7 @@ class GroupCommitRecorder implements StoreRecorder {
     batches: 0,
     largestBatch: 0,
   };
-  private readonly sqlCache = new Map<number, string>();
+  private readonly insertSql = new InsertSql();
 
   constructor(options: RecorderOptions) {
     if (options === null || typeof options !== 'object' || typeof options.store !== 'function') {
@@ -237,6 +126,7 @@ class GroupCommitRecorder implements StoreRecorder {
     this.redact = new Set([...ALWAYS_REDACTED_HEADERS, ...this.config.redactHeaders]);
     this.factory = options.store;
     this.withinBatch = options.withinBatch;
+    this.extendInsert = options.extendInsert;
     this.onCommitted = options.onCommitted;
     this.outside = options.runOutsideScope ?? ((fn) => fn());
     this.batch = { ...DEFAULT_BATCH };
@@ -279,9 +169,11 @@ class GroupCommitRecorder implements StoreRecorder {
   }
 
   /** @internal Hands one finished row to the queue; settles per policy. */
-  submit(values: RowValues, bytes: number, label: string, kind: Entry['kind']): Promise<void> {
+  submit(row: RecordedRow, kept: Uint8Array | null, label: string, kind: Entry['kind']): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry = { values, bytes, label, kind, inFlight: false, resolve, reject };
+      const bytes = kept?.byteLength ?? 0;
+      const values = rowValues(row, kept);
+      const entry: Entry = { row, values, bytes, label, kind, inFlight: false, resolve, reject };
       if (this.closed) {
         this.settleFailed(
           [entry],
@@ -423,22 +315,29 @@ class GroupCommitRecorder implements StoreRecorder {
     for (const e of batch) {
       for (let i = 0; i < e.values.length; i++) {
         const v = e.values[i];
-        params.push(pglite && i === BODY_INDEX && v instanceof Buffer ? v.toString('base64') : v);
+        params.push(
+          pglite && i === BODY_INDEX && v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v,
+        );
       }
     }
-    const sql = this.sql(batch.length, pglite);
-    const hook = this.withinBatch;
-    const rows = batch.map((e) => ({
-      id: e.values[ID_INDEX] as string,
-      orgId: e.values[ORG_INDEX] as string,
-    }));
-    if (hook === undefined) {
-      await store.query(sql, params);
-    } else {
+    const sql = this.insertSql.text(batch.length, pglite);
+    const rows = batch.map((e) => ({ id: e.row.id, orgId: e.row.orgId }));
+    if (this.extendInsert !== undefined) {
+      let statement: { sql: string; params: unknown[] };
+      try {
+        statement = this.extendInsert({ sql, params, rows: batch.map((e) => e.row) });
+      } catch (err) {
+        throw new RowContentError(err);
+      }
+      await store.query(statement.sql, statement.params);
+    } else if (this.withinBatch !== undefined) {
+      const hook = this.withinBatch;
       await store.transaction(async (tx) => {
         await tx.query(sql, params);
         await hook(tx, rows);
       });
+    } else {
+      await store.query(sql, params);
     }
     try {
       this.onCommitted?.(rows);
@@ -468,26 +367,6 @@ class GroupCommitRecorder implements StoreRecorder {
       });
     }
     return this.storePromise;
-  }
-
-  private sql(rows: number, pglite: boolean): string {
-    const key = pglite ? -rows : rows;
-    let text = this.sqlCache.get(key);
-    if (text === undefined) {
-      const tuples: string[] = [];
-      let p = 1;
-      for (let r = 0; r < rows; r++) {
-        const slots = COLUMNS.map((c) => {
-          const n = p++;
-          if (pglite && c === 'response_body') return `decode($${n}::text, 'base64')`;
-          return `$${n}${CASTS[c] ?? ''}`;
-        });
-        tuples.push(`(${slots.join(', ')})`);
-      }
-      text = `INSERT INTO provably_intercepts (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`;
-      if (this.sqlCache.size < 128) this.sqlCache.set(key, text);
-    }
-    return text;
   }
 
   private noteSuccess(rows: number): void {
@@ -558,189 +437,4 @@ class GroupCommitRecorder implements StoreRecorder {
       }
     }
   }
-}
-
-class Call implements RecordedCall {
-  readonly id: string = randomUUID();
-  private readonly recorder: GroupCommitRecorder;
-  private readonly scope: CallScope;
-  private readonly method: string;
-  private readonly url: string;
-  private readonly startedAt: Date;
-  private readonly requestHeaders: StoredHeaders;
-  /** performance.now() at start() and how far startedAt lies before it. */
-  private readonly t0: number;
-  private readonly lagMs: number;
-  private readonly body: BodyCapture;
-  private status: number | null = null;
-  private responseHeaders: StoredHeaders | null = null;
-  private done: Promise<void> | null = null;
-
-  constructor(recorder: GroupCommitRecorder, scope: CallScope, request: CallRequest) {
-    this.t0 = performance.now();
-    this.recorder = recorder;
-    this.scope = scope;
-    this.method = cleanText(String(request.method ?? ''));
-    this.url = redactUrl(cleanText(String(request.url ?? '')));
-    const started = request.startedAt instanceof Date ? request.startedAt : new Date();
-    this.startedAt = Number.isNaN(started.getTime()) ? new Date() : started;
-    this.lagMs = Math.max(0, Date.now() - this.startedAt.getTime());
-    this.requestHeaders = recorder.normalize(request.headers);
-    this.body = new BodyCapture(recorder.config.maxBodyBytes);
-  }
-
-  response(status: number, headers: HeaderMap): void {
-    if (this.done !== null) return;
-    try {
-      this.status = Number.isInteger(status) && status >= 0 && status <= INT4_MAX ? status : null;
-      this.responseHeaders = this.recorder.normalize(headers);
-    } catch (err) {
-      diag.once('record.response', 'warn', 'could not read response headers of a recorded call', err);
-    }
-  }
-
-  chunk(bytes: Uint8Array): void {
-    if (this.done !== null) return;
-    try {
-      if (bytes instanceof Uint8Array) this.body.push(bytes);
-    } catch (err) {
-      diag.once('record.chunk', 'warn', 'could not capture a body chunk of a recorded call', err);
-    }
-  }
-
-  finish(): Promise<void> {
-    if (this.done === null) this.done = this.submit(null, 'finish');
-    return this.done;
-  }
-
-  fail(error: unknown): Promise<void> {
-    if (this.done === null) {
-      this.done = this.submit(describeError(error), 'fail');
-      return this.done;
-    }
-    return this.done.then(noop, noop);
-  }
-
-  private submit(error: string | null, kind: Entry['kind']): Promise<void> {
-    const durationMs = this.lagMs + (performance.now() - this.t0);
-    const label = `${this.method} ${labelUrl(this.url)}`;
-    let values: RowValues;
-    let bytes: number;
-    try {
-      const hasBody = this.body.touched || this.status !== null;
-      const kept = hasBody ? this.body.keptBytes() : null;
-      bytes = kept?.byteLength ?? 0;
-      values = [
-        this.id,
-        this.scope.orgId,
-        this.scope.agentId,
-        this.scope.actionName,
-        int4OrNull(this.scope.interceptIndex),
-        this.scope.traceId ?? null,
-        this.scope.spanId ?? null,
-        this.method,
-        this.url,
-        this.status,
-        JSON.stringify(this.requestHeaders),
-        this.responseHeaders === null ? null : JSON.stringify(this.responseHeaders),
-        kept,
-        headerValue(this.responseHeaders, 'content-encoding'),
-        hasBody ? this.body.sha256() : null,
-        this.body.size,
-        this.body.truncated,
-        error,
-        this.startedAt,
-        durationMs,
-      ];
-    } catch (err) {
-      // Only a bug gets here; report it through the same policy as a store failure.
-      diag.once('record.row', 'error', 'could not build an intercept row', err);
-      return kind === 'fail'
-        ? Promise.resolve()
-        : Promise.reject(
-            new ProvablyStoreError(`record ${label}`, 'unknown', describeCause(err), { cause: err }),
-          );
-    }
-    return this.recorder.submit(values, bytes, label, kind);
-  }
-}
-
-function noop(): void {}
-
-function int4OrNull(v: number | null | undefined): number | null {
-  return typeof v === 'number' && Number.isInteger(v) && v >= -INT4_MAX - 1 && v <= INT4_MAX ? v : null;
-}
-
-/** Credentials in the URL's userinfo are never stored either. */
-function redactUrl(url: string): string {
-  if (!url.includes('@')) return url;
-  try {
-    const u = new URL(url);
-    if (u.username === '' && u.password === '') return url;
-    u.username = 'REDACTED';
-    u.password = '';
-    return u.href;
-  } catch {
-    return url;
-  }
-}
-
-/** Origin and path only (no query: it may carry tokens), for error messages. */
-function labelUrl(url: string): string {
-  let shown = url;
-  try {
-    const u = new URL(url);
-    shown = `${u.origin}${u.pathname}`;
-  } catch {
-    shown = url.split('?')[0] ?? url;
-  }
-  return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
-}
-
-/** A short, single-line description of why a call failed: name [code]: message, and its causes. */
-export function describeError(err: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
-    if (typeof current === 'object') {
-      const o = current as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown };
-      const name = typeof o.name === 'string' && o.name !== '' ? o.name : 'Error';
-      const code = typeof o.code === 'string' || typeof o.code === 'number' ? ` [${o.code}]` : '';
-      const message = typeof o.message === 'string' && o.message !== '' ? `: ${o.message}` : '';
-      parts.push(`${name}${code}${message}`);
-      current = o.cause;
-    } else {
-      parts.push(String(current));
-      current = undefined;
-    }
-  }
-  let text = parts.length === 0 ? 'unknown error' : parts.join(' (cause: ') + ')'.repeat(parts.length - 1);
-  text = cleanText(text.replace(/\s+/g, ' ').trim());
-  return text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
-}
-
-function describeCause(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return describeError(err);
-}
-
-function reasonOf(err: unknown, fallback: StoreErrorReason): StoreErrorReason {
-  return err instanceof ProvablyStoreError ? err.reason : fallback;
-}
-
-/** The store itself (not the row) failed: drop it so the next batch asks the factory again. */
-function isConnectionLevel(err: unknown): boolean {
-  if (!(err instanceof ProvablyStoreError)) return true;
-  return err.reason !== 'query' && err.reason !== 'append-only' && err.reason !== 'missing-migration';
-}
-
-/** PostgreSQL refused the data of some row (SQLSTATE class 22 data exception or 23 integrity). */
-function isRowLevel(err: unknown): boolean {
-  let current: unknown = err;
-  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
 }

@@ -4,7 +4,7 @@
  * that never enters a scope never loads (or pays startup time for) any of it.
  */
 import type { Env } from '../config/index.js';
-import { appendLeavesByOrg } from '../ledger/index.js';
+import { appendInStatement } from '../ledger/index.js';
 import { createRecorder, type StoreRecorder } from '../record/index.js';
 import { selfEgress } from '../scope/index.js';
 import { closeDefaultStore, getDefaultStore } from '../store/index.js';
@@ -27,9 +27,9 @@ export function createPipeline(env: Env, refreshMs: number): Pipeline {
     store: getDefaultStore,
     runOutsideScope: selfEgress,
     env,
-    // Every row becomes a leaf of its org's Merkle log in the same transaction: a row is never
-    // committed without its leaf.
-    withinBatch: (tx, rows) => appendLeavesByOrg(tx, rows),
+    // Every row becomes a leaf of its org's Merkle log in the same statement as its INSERT (one
+    // round trip per batch): a row is never committed without its leaf.
+    extendInsert: (insert) => appendInStatement(insert),
     onCommitted: (rows) => {
       const perOrg = new Map<string, number>();
       for (const r of rows) perOrg.set(r.orgId, (perOrg.get(r.orgId) ?? 0) + 1);

@@ -139,5 +139,63 @@ describeEachBackend('ledger concurrency', (backend) => {
         treeSize: 420,
       });
     });
+
+    it('two processes recording through the one-statement batches, plus appendLeaves: one gap-free log', async () => {
+      const orgs = ['conc-batch-a', 'conc-batch-b'];
+      const url = store().raw.url as string;
+      const code = (seed: number) => `
+        const { openStore } = await import(${JSON.stringify(srcModule('store/index.js'))});
+        const { appendInStatement, appendLeaves } = await import(${JSON.stringify(srcModule('ledger/index.js'))});
+        const { createRecorder } = await import(${JSON.stringify(srcModule('record/index.js'))});
+        const { randomUUID } = await import('node:crypto');
+        const store = openStore({ backend: 'postgres', databaseUrl: process.env.DB_URL, poolSize: 4, autoMigrate: false, env: {} });
+        const rec = createRecorder({ store: () => store, env: {}, extendInsert: (i) => appendInStatement(i), batch: { maxConcurrent: 3 } });
+        await new Promise((r) => setTimeout(r, Math.max(0, Number(process.env.START_AT) - Date.now())));
+        const calls = [];
+        for (let i = 0; i < 150; i++) {
+          const org = ${JSON.stringify(orgs)}[i % 2];
+          const call = rec.start({ orgId: org, agentId: 'child-${seed}', actionName: 'act', interceptIndex: i, traceId: null, spanId: null },
+            { method: 'GET', url: 'https://e.test/' + i, headers: {}, startedAt: new Date() });
+          call.response(200, {});
+          calls.push(call.finish());
+          if (i % 10 === 9) {
+            // Now and then a transaction through the general API, for either org.
+            const apiOrg = ${JSON.stringify(orgs)}[Math.floor(i / 10) % 2];
+            calls.push(store.transaction(async (tx) => {
+              const id = randomUUID();
+              await tx.query(
+                "INSERT INTO provably_intercepts (id, org_id, agent_id, action_name, method, url, started_at) " +
+                "VALUES ($1, $2, 'child-${seed}', 'api', 'GET', 'https://e.test/api', date_trunc('milliseconds', now()))",
+                [id, apiOrg],
+              );
+              await appendLeaves(tx, apiOrg, [id]);
+            }));
+          }
+          if (i % 25 === 0) await new Promise((r) => setImmediate(r));
+        }
+        await Promise.all(calls);
+        await rec.close();
+        if (rec.stats().storeErrors !== 0) throw new Error('store errors: ' + JSON.stringify(rec.stats()));
+        await store.close();
+        console.log('DONE');`;
+      const startAt = String(Date.now() + 1500);
+      const children = [1, 2].map((seed) =>
+        startSourceChild(code(seed), { env: { DB_URL: url, START_AT: startAt } }),
+      );
+      const results = await Promise.all(children.map((c) => c.exited));
+      for (const r of results) expect(r.code, r.stderr).toBe(0);
+      for (const org of orgs) {
+        const rows = await leafRows(store(), org);
+        // 75 recorded calls per process and org, and 8 (org a) or 7 (org b) general appends.
+        const n = 2 * (75 + (org === orgs[0] ? 8 : 7));
+        expectGapFree(rows, n);
+        await issueCheckpoint(store(), org, signer);
+        expect(await verifyLog(store(), org, { trustedKeys: trustedKeysOf(signer) })).toMatchObject({
+          ok: true,
+          treeSize: n,
+          unloggedRecords: 0,
+        });
+      }
+    });
   }
 });

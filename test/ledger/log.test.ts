@@ -386,14 +386,22 @@ describeEachBackend('ledger log', (backend) => {
     const err = await rejection(issueCheckpoint(store(), org, signer));
     expect(err).toBeInstanceOf(ProvablyLedgerIntegrityError);
     expect((err as Error).message).toContain('leaf 5');
-    // A checkpointed leaf is changed: refused too.
+    // A checkpointed leaf is changed: a full recheck refuses.
     await tamper(store().raw, [
       `UPDATE provably_intercepts SET url = substr(url, 1, length(url) - 2) WHERE id = ${lit(ids[5] as string)}`,
       `UPDATE provably_ledger_leaves SET leaf_hash = sha256(leaf_hash) WHERE org_id = ${lit(org)} AND leaf_index = 1`,
     ]);
-    const err2 = await rejection(issueCheckpoint(store(), org, signer));
+    const err2 = await rejection(issueCheckpoint(store(), org, signer, { recheckAll: true }));
     expect(err2).toBeInstanceOf(ProvablyLedgerIntegrityError);
     expect((err2 as Error).message).toContain('no longer match checkpoint');
     expect((await listCheckpoints(store(), org)).length).toBe(1);
+    // The default (incremental) issuance does not reread checkpointed leaves: it extends the
+    // signed range, so the new checkpoint still signs the true tree, and verifyLog names the
+    // changed leaf row.
+    const cp2 = await issueCheckpoint(store(), org, signer);
+    expect(cp2.tree_size).toBe(6);
+    const report = await verifyLog(store(), org, { trustedKeys: trustedKeysOf(signer) });
+    expect(report.firstBroken).toMatchObject({ kind: 'record-mismatch', leafIndex: 1, changed: 'leaf' });
+    expect(report.verifiedCheckpoints).toBe(2);
   });
 });

@@ -1,0 +1,137 @@
+/**
+ * What every part of the ledger shares: leaf rows joined with their records, the check of one
+ * joined row against its leaf (and kept body), and small helpers.
+ */
+import { INTERCEPT_COLUMNS, type InterceptRecord, recordIdOf, toRecord } from '../record/read.js';
+import type { Queryable, Store } from '../store/types.js';
+import { ProvablyLedgerArgumentError, ProvablyLedgerRecordError } from './errors.js';
+import { recordLeafHash } from './leaf.js';
+import { bytesEqual } from './merkle.js';
+
+/** The content columns leafContent needs (no body), plus created_at for toRecord. */
+export const RECORD_COLUMNS = INTERCEPT_COLUMNS;
+export const SUB_MS = `(i.started_at <> date_trunc('milliseconds', i.started_at)) AS started_sub_ms`;
+
+export type RecordRef = string | { readonly id: string };
+
+/** One leaf row joined with its record (record columns null when the record is gone). */
+export async function joinedRows(
+  q: Queryable,
+  orgId: string,
+  fromIndex: number,
+  limit: number,
+  withBodies: boolean,
+): Promise<Record<string, unknown>[]> {
+  const body = withBodies
+    ? `encode(sha256(i.response_body), 'hex') AS kept_sha256, octet_length(i.response_body) AS kept_size`
+    : 'NULL::text AS kept_sha256, NULL::int AS kept_size';
+  const result = await q.query<Record<string, unknown>>(
+    `SELECT l.leaf_index AS l_index, l.record_id::text AS l_record, l.leaf_hash AS l_hash,
+            ${RECORD_COLUMNS.map((c) => `i.${c}`).join(', ')}, ${SUB_MS}, ${body}
+     FROM provably_ledger_leaves l LEFT JOIN provably_intercepts i ON i.id = l.record_id
+     WHERE l.org_id = $1 AND l.leaf_index >= $2
+     ORDER BY l.leaf_index LIMIT $3`,
+    [orgId, fromIndex, limit],
+  );
+  return result.rows;
+}
+
+export type RowCheck =
+  | { kind: 'ok'; hash: Uint8Array; detail: '' }
+  | {
+      kind: 'record-missing' | 'record-mismatch' | 'body-mismatch';
+      hash: Uint8Array | null;
+      detail: string;
+    };
+
+/** Checks one joined row: the record exists, is the org's, rebuilds the stored leaf, has its body. */
+export function rowProblem(row: Record<string, unknown>, orgId: string, checkBodies: boolean): RowCheck {
+  const index = Number(row.l_index);
+  if (row.id === null || row.id === undefined) {
+    return { kind: 'record-missing', hash: null, detail: `record ${String(row.l_record)} is gone` };
+  }
+  if (String(row.org_id) !== orgId) {
+    return {
+      kind: 'record-mismatch',
+      hash: null,
+      detail: `record ${String(row.id)} belongs to org ${JSON.stringify(row.org_id)}`,
+    };
+  }
+  let record: InterceptRecord;
+  let hash: Uint8Array;
+  try {
+    record = toRecord(row);
+    hash = recordLeafHash(record, index);
+  } catch (err) {
+    return {
+      kind: 'record-mismatch',
+      hash: null,
+      detail: `record cannot be canonicalized: ${(err as Error).message}`,
+    };
+  }
+  if (row.started_sub_ms === true) {
+    return { kind: 'record-mismatch', hash: null, detail: 'started_at has sub-millisecond digits' };
+  }
+  const storedHash = row.l_hash as Uint8Array;
+  if (!(storedHash instanceof Uint8Array) || !bytesEqual(hash, storedHash)) {
+    return {
+      kind: 'record-mismatch',
+      hash,
+      detail: `record ${record.id} does not match leaf ${index} (stored ${hex(storedHash)}, recomputed ${hex(hash)})`,
+    };
+  }
+  if (checkBodies) {
+    const body = bodyProblem(row, record);
+    if (body) return { kind: 'body-mismatch', hash, detail: `record ${record.id}: ${body}` };
+  }
+  return { kind: 'ok', hash, detail: '' };
+}
+
+/**
+ * The kept body against body_sha256 / body_size. A body kept whole must hash to body_sha256 and
+ * have body_size bytes; a truncated body's prefix can only be checked for its length.
+ */
+function bodyProblem(row: Record<string, unknown>, r: InterceptRecord): string | null {
+  const keptSize = row.kept_size === null || row.kept_size === undefined ? null : Number(row.kept_size);
+  if (keptSize === null) {
+    return r.bodySha256 === null
+      ? null
+      : `the response body is gone (body_sha256 records ${r.bodySize} bytes)`;
+  }
+  if (r.bodySha256 === null) return 'a response body is stored but body_sha256 is null';
+  if (r.bodyTruncated) {
+    return keptSize < r.bodySize
+      ? null
+      : `body_truncated is set but ${keptSize} of ${r.bodySize} bytes are stored`;
+  }
+  if (keptSize !== r.bodySize) return `body_size is ${r.bodySize} but ${keptSize} bytes are stored`;
+  if (row.kept_sha256 !== r.bodySha256) return 'the stored response body does not hash to body_sha256';
+  return null;
+}
+
+/** Runs `fn` in a transaction: a new one on a Store (or Session), else the caller's. */
+export function inTransaction<T>(q: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  const store = q as Partial<Store>;
+  return typeof store.transaction === 'function' ? store.transaction(fn) : fn(q);
+}
+
+export function recordIds(records: readonly RecordRef[]): string[] {
+  if (!Array.isArray(records)) throw new ProvablyLedgerArgumentError('records', 'expected an array');
+  const ids = records.map((r) => recordIdOf(typeof r === 'string' ? r : r?.id));
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (seen.has(id)) throw new ProvablyLedgerRecordError('duplicate', id, 'given more than once');
+    seen.add(id);
+  }
+  return ids;
+}
+
+export function checkTreeSize(name: string, size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new ProvablyLedgerArgumentError(name, `expected a safe integer ≥ 0, got ${String(size)}`);
+  }
+}
+
+export function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}

@@ -1,0 +1,95 @@
+/**
+ * One provably_intercepts row as the recorder writes it: its content (the fields the ledger's
+ * leaf binds), its parameter values, and the multi-row INSERT statement.
+ */
+import type { InterceptRecord } from './read.js';
+
+/** A row's content as written: an InterceptRecord without the body bytes and created_at. */
+export type RecordedRow = Omit<InterceptRecord, 'responseBody' | 'createdAt'>;
+
+export const COLUMNS = [
+  'id',
+  'org_id',
+  'agent_id',
+  'action_name',
+  'intercept_index',
+  'trace_id',
+  'span_id',
+  'method',
+  'url',
+  'status',
+  'request_headers',
+  'response_headers',
+  'response_body',
+  'content_encoding',
+  'body_sha256',
+  'body_size',
+  'body_truncated',
+  'error',
+  'started_at',
+  'duration_ms',
+] as const;
+
+/** Placeholder casts: jsonb travels as text so both drivers pass the JSON through unchanged. */
+const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = {
+  request_headers: '::text::jsonb',
+  response_headers: '::text::jsonb',
+};
+
+/** Parameter values in COLUMNS order. */
+export function rowValues(row: RecordedRow, kept: Uint8Array | null): unknown[] {
+  return [
+    row.id,
+    row.orgId,
+    row.agentId,
+    row.actionName,
+    row.interceptIndex,
+    row.traceId,
+    row.spanId,
+    row.method,
+    row.url,
+    row.status,
+    JSON.stringify(row.requestHeaders),
+    row.responseHeaders === null ? null : JSON.stringify(row.responseHeaders),
+    kept,
+    row.contentEncoding,
+    row.bodySha256,
+    row.bodySize,
+    row.bodyTruncated,
+    row.error,
+    row.startedAt,
+    row.durationMs,
+  ];
+}
+
+/**
+ * PGlite's own bytea parameter encoding costs ~0.35 s per MiB (measured: 16 MiB in 5.6 s); the
+ * same bytes as base64 text decoded by the server take ~0.04 s per MiB. PostgreSQL gets the bytes
+ * as they are.
+ */
+export const BODY_INDEX = COLUMNS.indexOf('response_body');
+
+/** `INSERT … VALUES` texts by row count and backend (a few hundred distinct ones at most). */
+export class InsertSql {
+  readonly #cache = new Map<number, string>();
+
+  text(rows: number, pglite: boolean): string {
+    const key = pglite ? -rows : rows;
+    let text = this.#cache.get(key);
+    if (text === undefined) {
+      const tuples: string[] = [];
+      let p = 1;
+      for (let r = 0; r < rows; r++) {
+        const slots = COLUMNS.map((c) => {
+          const n = p++;
+          if (pglite && c === 'response_body') return `decode($${n}::text, 'base64')`;
+          return `$${n}${CASTS[c] ?? ''}`;
+        });
+        tuples.push(`(${slots.join(', ')})`);
+      }
+      text = `INSERT INTO provably_intercepts (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`;
+      if (this.#cache.size < 128) this.#cache.set(key, text);
+    }
+    return text;
+  }
+}
