@@ -9,8 +9,10 @@
  *  3. record   — the claim's query_record_id is the bundle record's id: else CAUGHT.
  *  4. action   — the record's action_name is the claim's: else CAUGHT.
  *  5. proof    — with a store: the row exists in the payload's org, its content has the same
- *                leaf bytes as the bundle's record, and the body it keeps is the one its
- *                digest and size describe (stored-body.ts): else CAUGHT (store unreadable: ERROR).
+ *                leaf bytes as the bundle's record, the verifier's own stored copy of the proof
+ *                agrees (checkStored: for the ledger, the record's stored leaf), and the body it
+ *                keeps is the one its digest and size describe (record/stored-body.ts): else
+ *                CAUGHT (store unreadable: ERROR).
  *  6. endpoint — the record's URL is trusted by every available snapshot (see endpoints.ts):
  *                else CAUGHT "endpoint missing from trusted snapshot"; no snapshot: ERROR.
  *  7. body     — body_truncated: ERROR (only a prefix was kept); no response recorded: CAUGHT;
@@ -30,10 +32,10 @@ import type { HandoffClaim, HandoffPayload, Outcome } from '../handoff/types.js'
 import { DEFAULT_MAX_DECODED_BYTES, decodeBody } from '../record/decode.js';
 import { ProvablyBodyDecodeError } from '../record/errors.js';
 import { getIntercept } from '../record/read.js';
+import { storedBodyProblem } from '../record/stored-body.js';
 import { type EndpointContext, endpointContext } from './endpoints.js';
 import { type BodyView, bodyView, checkClaimValue, type SchemaCache } from './modes.js';
 import { worstOutcome } from './outcome.js';
-import { storedBodyProblem } from './stored-body.js';
 import type {
   CheckName,
   ClaimEvaluation,
@@ -264,6 +266,15 @@ async function evaluateClaim<T extends TrustedKeySet>(
       // A started_at moved by less than a millisecond reads back as the same Date: the read says
       // so separately (verifyLog reports the same row).
       return done('CAUGHT', 'proof', 'proof: the record content differs from the stored row');
+    }
+    if (ctx.verifier.checkStored !== undefined) {
+      let stored: string | null;
+      try {
+        stored = await ctx.verifier.checkStored(ctx.store, bundle);
+      } catch (err) {
+        return done('ERROR', 'store', `cannot read the record's proof from the store: ${messageOf(err)}`);
+      }
+      if (stored !== null) return done('CAUGHT', 'proof', `proof: ${stored}`);
     }
     const kept = storedBodyProblem(row);
     if (kept !== null)

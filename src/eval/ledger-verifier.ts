@@ -7,9 +7,11 @@ import {
   type LeafRecord,
   leafBytes,
   recordLeafHash,
+  storedLeaf,
   type TrustedKeys,
   verifyRecordProof,
 } from '../ledger/index.js';
+import type { Queryable } from '../store/index.js';
 import type { ProofCheck, ProofVerifier } from './types.js';
 
 /** The ledger's view of a record from the wire's snake_case content. */
@@ -40,6 +42,20 @@ export function leafRecordOf(record: HandoffRecordContent): LeafRecord {
 export const ledgerProofVerifier: ProofVerifier<TrustedKeys> = {
   leafBytes(record, leafIndex) {
     return leafBytes(leafRecordOf(record), leafIndex);
+  },
+  /**
+   * The record's leaf as the store keeps it must be the bundle's. A proof needs only the other
+   * leaves (its siblings), so a payload can still verify after its own stored leaf was changed;
+   * `provably verify` reports that log, and a receiver with the store reports the claim.
+   */
+  async checkStored(store: Queryable, bundle: HandoffProofBundle): Promise<string | null> {
+    const leaf = await storedLeaf(store, bundle.record.org_id, bundle.record.id);
+    if (leaf === null) return 'the record has no leaf in the store';
+    if (leaf.leafIndex !== bundle.leaf_index) {
+      return `the record's stored leaf is ${leaf.leafIndex}, the bundle says ${bundle.leaf_index}`;
+    }
+    const hash = Buffer.from(recordLeafHash(leafRecordOf(bundle.record), bundle.leaf_index)).toString('hex');
+    return leaf.leafHash === hash ? null : "the stored leaf hash is not the record's";
   },
   verify(bundle: HandoffProofBundle, trustedKeys: TrustedKeys): ProofCheck {
     const record = leafRecordOf(bundle.record);

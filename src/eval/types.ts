@@ -9,7 +9,7 @@ import type {
   VerificationMode,
 } from '../handoff/index.js';
 import type { InterceptRecord } from '../record/index.js';
-import type { Store } from '../store/index.js';
+import type { Queryable, Store } from '../store/index.js';
 
 /**
  * A proof verifier's answer for one bundle.
@@ -68,6 +68,12 @@ export interface ProofVerifier<T extends TrustedKeySet = readonly TrustedKey[]> 
    * Default: recordContentOf from src/handoff (started_at as toISOString()).
    */
   recordContent?(record: InterceptRecord): HandoffRecordContent;
+  /**
+   * Optional, with a store at hand: what is wrong with the store's own copy of the bundle's
+   * proof (for the ledger: the record's stored leaf is not the bundle's index and hash), or
+   * null. A string makes the claim CAUGHT ("proof: …"); a throw makes it ERROR.
+   */
+  checkStored?(store: Queryable, bundle: HandoffProofBundle): Promise<string | null>;
 }
 
 export interface EvaluateOptions<T extends TrustedKeySet = readonly TrustedKey[]> {

@@ -15,6 +15,24 @@ import type { ConsistencyProof, InclusionProof } from './proof.js';
 import { checkTreeSize, hex } from './rows.js';
 import { latestCheckpoint } from './stored.js';
 
+/** A record's leaf as stored: its index and hash (lower-case hex). */
+export interface StoredLeaf {
+  leafIndex: number;
+  leafHash: string;
+}
+
+/** The stored leaf of a record in the org's log, or null when it has none. */
+export async function storedLeaf(q: Queryable, orgId: string, recordId: string): Promise<StoredLeaf | null> {
+  checkOrgId(orgId, 'orgId');
+  const found = await q.query<{ leaf_index: number; leaf_hash: string }>(
+    `SELECT leaf_index, encode(leaf_hash, 'hex') AS leaf_hash
+     FROM provably_ledger_leaves WHERE org_id = $1 AND record_id = $2`,
+    [orgId, recordIdOf(recordId)],
+  );
+  const row = found.rows[0];
+  return row ? { leafIndex: Number(row.leaf_index), leafHash: String(row.leaf_hash) } : null;
+}
+
 /**
  * The inclusion proof of a record in the org's tree of `treeSize` leaves (default: the tree of
  * the latest checkpoint). Verify it offline with verifyRecordProof and the signed checkpoint.

@@ -8,15 +8,16 @@
  *      org the edit declares broken, and exits 0 with ok:true for every other org;
  *  (2) evaluateHandoff, as a receiver holding the database would call it (store, trustedKeys,
  *      the ledger's proof verifier), of payloads built by buildHandoffPayload BEFORE the edit:
- *      a claim about a record whose row the edit changed is CAUGHT (with the body in the bundle
- *      and with the body left to the store), and so is the payload of all claims when it holds
- *      such a claim; a claim about
- *      a record whose row is untouched PASSes — its proof travels in the payload, signed, and
- *      the evaluator reads no stored leaf or checkpoint, so an edit elsewhere cannot change
- *      what it proves (verify is what reports those);
+ *      a claim about a record whose row or stored leaf the edit changed is CAUGHT (with the body
+ *      in the bundle and with the body left to the store), and so is the payload of all claims
+ *      when it holds such a claim; a claim about a record whose row and leaf are untouched
+ *      PASSes — its proof travels in the payload, signed, and the evaluator reads only that
+ *      record's row and leaf, so an edit elsewhere cannot change what it proves (verify is
+ *      what reports those);
  *  (3) a payload rebuilt AFTER the edit about the same record: when that record's row or its
- *      leaf changed, buildHandoffPayload refuses or the evaluator does not PASS it; otherwise the
- *      builder may refuse (the log is broken elsewhere) and what it builds PASSes.
+ *      leaf changed, buildHandoffPayload refuses or the evaluator does not PASS it; otherwise
+ *      the builder may refuse, and what it builds PASSes or — when the stored tree it builds the
+ *      proof from was broken elsewhere — is CAUGHT (proof), never an ERROR.
  * What changed is measured on the rows (tamper-campaign-state.ts), never assumed: edits that
  * changed nothing are no-ops, tallied apart and asserted nowhere. The few edits no stored log can
  * detect by itself are declared with their documented limit (tamper-campaign-edits.ts), and
@@ -195,10 +196,11 @@ describeEachBackend('evaluator tamper campaign', (backend) => {
 
       // (2) The payloads handed over before the edit.
       const touched = diff.records.has(focus.row.id);
+      const leafTouched = diff.changed.has(`l:${ORG}:${focus.index}`);
       for (const bodiless of [false, true]) {
         const result = await evaluate(singleClaimPayload(log, focus.row.id, bodiless), tx);
         const shown = `${where}pre-edit payload${bodiless ? ' without body' : ''}: ${JSON.stringify(result.per_claim[0])}`;
-        if (touched) {
+        if (touched || leafTouched) {
           expect(result.outcome, shown).not.toBe('PASS');
           expect(result.per_claim[0], shown).toMatchObject({ verdict: 'CAUGHT', check: 'proof' });
         } else {
@@ -215,7 +217,6 @@ describeEachBackend('evaluator tamper campaign', (backend) => {
       }
 
       // (3) The payload rebuilt now.
-      const leafTouched = diff.changed.has(`l:${ORG}:${focus.index}`);
       const rebuilt = await rebuild(tx, focus);
       let rebuiltOutcome = 'refused';
       if (!(rebuilt instanceof Error)) {
@@ -223,7 +224,10 @@ describeEachBackend('evaluator tamper campaign', (backend) => {
         rebuiltOutcome = result.outcome;
         const shown = `${where}rebuilt payload: ${JSON.stringify(result.per_claim[0])}`;
         if (touched || leafTouched) expect(result.outcome, shown).not.toBe('PASS');
-        else expect(result.outcome, shown).toBe('PASS');
+        else if (result.outcome !== 'PASS') {
+          expect(result.per_claim[0], shown).toMatchObject({ verdict: 'CAUGHT', check: 'proof' });
+          expect(result.per_claim[0]?.reason, shown).toMatch(/root-mismatch/);
+        }
       }
 
       const verdict = edit.limit ? 'documented limit' : 'detected';

@@ -1,14 +1,15 @@
 /**
- * The store check's second half: the body a stored row keeps must be the one its own
- * body_sha256 / body_size describe. The leaf binds only the digest and size, so a superuser who
- * rewrites the kept bytes under an unchanged digest leaves the leaf intact; `provably verify`
- * reports such a row (body-mismatch), and the evaluator must not PASS against it either.
+ * The body a stored row keeps must be the one its own body_sha256 / body_size describe. The
+ * leaf binds only the digest and size, so a superuser who rewrites the kept bytes under an
+ * unchanged digest leaves the leaf intact; `provably verify` reports such a row
+ * (body-mismatch), the evaluator's store check catches it, and the handoff builder refuses to
+ * bundle it.
  *
  * The rule is verifyLog's (src/ledger): a body kept whole hashes to body_sha256 and has
  * body_size bytes; a truncated body's prefix can only be checked for being shorter.
  */
 import { createHash } from 'node:crypto';
-import type { InterceptRecord } from '../record/index.js';
+import type { InterceptRecord } from './read.js';
 
 type StoredBody = Pick<InterceptRecord, 'responseBody' | 'bodySha256' | 'bodySize' | 'bodyTruncated'>;
 
