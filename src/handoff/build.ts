@@ -8,7 +8,13 @@
 import { trace } from '@opentelemetry/api';
 import { defaultOrgId } from '../config/index.js';
 import { ProvablyError } from '../errors/index.js';
-import { ensureCheckpoint, inclusionProof, loadSigner, type Signer } from '../ledger/index.js';
+import {
+  ensureCheckpoint,
+  type InclusionProof,
+  inclusionProofs,
+  loadSigner,
+  type Signer,
+} from '../ledger/index.js';
 import { getIntercept, type InterceptRecord, listIntercepts } from '../record/index.js';
 import { getDefaultStore, type Store } from '../store/index.js';
 import { listTrustedEndpoints } from '../trust/index.js';
@@ -88,8 +94,14 @@ export async function buildHandoffPayload(
   const checkpoint = await ensureCheckpoint(store, orgId, signer);
   const { id: _id, ...signed } = checkpoint;
   const handoffClaims: HandoffClaim[] = [];
-  for (const { claim, record } of resolved) {
-    const proof = await inclusionProof(store, orgId, record.id, checkpoint.tree_size);
+  const proofs = await inclusionProofs(
+    store,
+    orgId,
+    resolved.map((r) => r.record.id),
+    checkpoint.tree_size,
+  );
+  for (const [i, { claim, record }] of resolved.entries()) {
+    const proof = proofs[i] as InclusionProof;
     handoffClaims.push({
       ...claim,
       query_record_id: record.id,

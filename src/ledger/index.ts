@@ -87,7 +87,7 @@ export {
   verifyCheckpointConsistency,
   verifyRecordProof,
 } from './proof.js';
-export { consistencyProof, inclusionProof, type StoredLeaf, storedLeaf } from './proofs.js';
+export { consistencyProof, inclusionProof, inclusionProofs, type StoredLeaf, storedLeaf } from './proofs.js';
 export { latestCheckpoint, listCheckpoints, type StoredCheckpoint } from './stored.js';
 export {
   type LedgerProblem,

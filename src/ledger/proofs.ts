@@ -43,39 +43,66 @@ export async function inclusionProof(
   recordId: string,
   treeSize?: number,
 ): Promise<InclusionProof> {
+  const [proof] = await inclusionProofs(q, orgId, [recordId], treeSize);
+  return proof as InclusionProof;
+}
+
+/**
+ * inclusionProof for several records of the org under one tree size, in the order given: the
+ * tree is read once (a proof needs every leaf of the tree, so one read per record would make a
+ * handoff of k claims cost k full reads of the log).
+ */
+export async function inclusionProofs(
+  q: Queryable,
+  orgId: string,
+  recordIds: readonly string[],
+  treeSize?: number,
+): Promise<InclusionProof[]> {
   checkOrgId(orgId, 'orgId');
-  const id = recordIdOf(recordId);
-  const found = await q.query<{ leaf_index: number }>(
-    'SELECT leaf_index FROM provably_ledger_leaves WHERE org_id = $1 AND record_id = $2',
-    [orgId, id],
+  const ids = recordIds.map((r) => recordIdOf(r));
+  if (ids.length === 0) return [];
+  const found = await q.query<{ record_id: string; leaf_index: number }>(
+    `SELECT record_id, leaf_index FROM provably_ledger_leaves
+     WHERE org_id = $1 AND record_id IN (SELECT value::uuid FROM jsonb_array_elements_text($2::jsonb))`,
+    [orgId, JSON.stringify(ids)],
   );
-  const leafIndex = found.rows[0]?.leaf_index;
-  if (leafIndex === undefined)
-    throw new ProvablyLedgerRecordError('not-logged', id, `no leaf in org ${orgId}`);
+  const indexOf = new Map(found.rows.map((r) => [String(r.record_id).toLowerCase(), Number(r.leaf_index)]));
   let size = treeSize;
   if (size === undefined) {
     const latest = await latestCheckpoint(q, orgId);
-    if (!latest) throw new ProvablyLedgerRecordError('not-logged', id, 'no checkpoint covers it yet');
+    if (!latest) {
+      throw new ProvablyLedgerRecordError('not-logged', ids[0] as string, 'no checkpoint covers it yet');
+    }
     size = latest.tree_size;
   }
   checkTreeSize('treeSize', size);
-  if (leafIndex >= size) {
-    throw new ProvablyLedgerRecordError(
-      'not-logged',
-      id,
-      `its leaf ${leafIndex} is not within tree size ${size}`,
-    );
-  }
+  const leafIndexes = ids.map((id) => {
+    const leafIndex = indexOf.get(id);
+    if (leafIndex === undefined)
+      throw new ProvablyLedgerRecordError('not-logged', id, `no leaf in org ${orgId}`);
+    if (leafIndex >= (size as number)) {
+      throw new ProvablyLedgerRecordError(
+        'not-logged',
+        id,
+        `its leaf ${leafIndex} is not within tree size ${size}`,
+      );
+    }
+    return leafIndex;
+  });
   const tree = await treeOf(q, orgId, size);
-  return {
-    orgId,
-    recordId: id,
-    leafIndex,
-    treeSize: size,
-    leafHash: hex(tree.leaf(leafIndex)),
-    rootHash: hex(tree.root()),
-    proof: tree.inclusionPath(leafIndex).map(hex),
-  };
+  const rootHash = hex(tree.root());
+  return ids.map((id, i) => {
+    const leafIndex = leafIndexes[i] as number;
+    return {
+      orgId,
+      recordId: id,
+      leafIndex,
+      treeSize: size as number,
+      leafHash: hex(tree.leaf(leafIndex)),
+      rootHash,
+      proof: tree.inclusionPath(leafIndex).map(hex),
+    };
+  });
 }
 
 /** The consistency proof between the org's trees of size1 and size2 leaves (1 ≤ size1 ≤ size2). */

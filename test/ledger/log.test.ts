@@ -18,6 +18,7 @@ import {
   emptyRoot,
   generateSigningKeyPem,
   inclusionProof,
+  inclusionProofs,
   issueCheckpoint,
   latestCheckpoint,
   listCheckpoints,
@@ -197,6 +198,22 @@ describeEachBackend('ledger log', (backend) => {
     expect(await listCheckpoints(store(), org)).toEqual([cp1, cp2]);
     expect(await latestCheckpoint(store(), org)).toEqual(cp2);
     expect(verifyCheckpoint(cp2, trustedKeys).ok).toBe(true);
+
+    // Several records under one tree read: the same proofs as one by one, in the order given.
+    const picked = [ids[30], ids[0], ids[12]] as string[];
+    const batch = await inclusionProofs(
+      store(),
+      org,
+      picked.map((id) => id.toUpperCase()),
+      37,
+    );
+    expect(batch).toEqual(await Promise.all(picked.map((id) => inclusionProof(store(), org, id, 37))));
+    await expect(
+      inclusionProofs(store(), org, [ids[0] as string, ids[20] as string], 13),
+    ).rejects.toMatchObject({
+      reason: 'not-logged',
+    });
+    expect(await inclusionProofs(store(), org, [])).toEqual([]);
 
     // Offline: a verifier holding the checkpoints, the proofs, the records and the public key.
     const offline = JSON.parse(JSON.stringify({ cp1, cp2, publicKeyPem: signer.publicKeyPem }));
