@@ -4,13 +4,14 @@
  * first uncovered one, and once more when the host runs out of work — so records become
  * provable without anyone asking. Failures are logged and retried; they never reach the host.
  */
-import { type Env, readPositiveInt } from '../config/index.js';
+import type { Env } from '../config/index.js';
 import { diag } from '../diag/index.js';
 import { issueCheckpoint, loadSigner, type Signer } from '../ledger/index.js';
 import type { Store } from '../store/index.js';
 
-export const DEFAULT_CHECKPOINT_EVERY = 1000;
-export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
+import { readCheckpointConfig } from './checkpoint-config.js';
+
+export { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_MS } from './checkpoint-config.js';
 
 export interface CheckpointScheduler {
   /** Count leaves appended for an org (called from the recorder's batch transaction's caller). */
@@ -25,12 +26,7 @@ export function createCheckpointScheduler(options: {
   env: Env;
   runOutsideScope: <T>(fn: () => T) => T;
 }): CheckpointScheduler {
-  const every = readPositiveInt(options.env, 'PROVABLY_CHECKPOINT_EVERY', DEFAULT_CHECKPOINT_EVERY);
-  const intervalMs = readPositiveInt(
-    options.env,
-    'PROVABLY_CHECKPOINT_INTERVAL_MS',
-    DEFAULT_CHECKPOINT_INTERVAL_MS,
-  );
+  const { every, intervalMs } = readCheckpointConfig(options.env);
   const uncovered = new Map<string, number>();
   /** Orgs whose last attempt failed → their uncovered count then (flush skips them until it grows). */
   const failedAt = new Map<string, number>();

@@ -5,7 +5,9 @@
  */
 import { ProvablyConfigError } from '../errors/index.js';
 import type { InterceptBodyHook } from '../intercept/index.js';
-import { createTrustMatcher } from '../trust/index.js';
+// The matcher module itself, not the trust face: the face also carries the registry and its
+// store, which the preload must not load before the first governed call.
+import { createTrustMatcher } from '../trust/matcher.js';
 import { controller, type ProvablyStatus } from './controller.js';
 
 /** Turns governance back on (the default, unless PROVABLY_ENABLED=0). */

@@ -14,7 +14,7 @@ import {
 import { readRecorderConfig } from '../record/config.js';
 import type { CallRecording, Recorder } from '../record/types.js';
 import { activeScope, readScopeOptions, setupScopes, shutdownScopes } from '../scope/index.js';
-import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_MS } from './checkpoints.js';
+import { readCheckpointConfig } from './checkpoint-config.js';
 import { controller, installController, type ProvablyController } from './controller.js';
 import type { Pipeline } from './pipeline.js';
 
@@ -55,8 +55,7 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   const refreshMs = readPositiveInt(env, 'PROVABLY_TRUST_REFRESH_MS', DEFAULT_TRUST_REFRESH_MS);
   const startEnabled = readFlag(env, 'PROVABLY_ENABLED', true);
   readRecorderConfig(env);
-  readPositiveInt(env, 'PROVABLY_CHECKPOINT_EVERY', DEFAULT_CHECKPOINT_EVERY);
-  readPositiveInt(env, 'PROVABLY_CHECKPOINT_INTERVAL_MS', DEFAULT_CHECKPOINT_INTERVAL_MS);
+  readCheckpointConfig(env);
   setupScopes(scopeOptions);
 
   // The store, recorder and ledger load on the first governed call (the gate is asked first).

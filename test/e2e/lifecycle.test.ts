@@ -33,6 +33,8 @@ describe('a misconfigured preload refuses to start', () => {
     ['PROVABLY_ON_STORE_ERROR', 'maybe', 'expected "closed" or "open"'],
     ['PROVABLY_ENABLED', 'perhaps', 'expected 1/0, true/false, yes/no or on/off'],
     ['PROVABLY_TRUST_REFRESH_MS', '-5', 'expected a positive integer'],
+    ['PROVABLY_CHECKPOINT_EVERY', '0', 'expected a positive integer'],
+    ['PROVABLY_CHECKPOINT_INTERVAL_MS', 'soon', 'expected a positive integer'],
   ] as const) {
     it(`${name}=${value}: the process stops with ProvablyConfigError naming the setting; the app never runs`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'provably-e2e-misconfig-'));
