@@ -22,6 +22,7 @@
  * goes below max(leaf_index) + 1 (read in the statement's snapshot: it can only lag, and the
  * head wins then).
  */
+import { WRITTEN_COLUMNS } from '../record/read.js';
 import type { Queryable } from '../store/types.js';
 import { ProvablyLeafContentError } from './errors.js';
 import { type LeafRecord, leafBytes } from './leaf.js';
@@ -40,27 +41,7 @@ export interface RowsInsert extends LedgerStatement {
 }
 
 /** The stored columns every leaf binds, returned by the INSERT (provably_leaf_row's order). */
-const STORED = [
-  'id',
-  'org_id',
-  'agent_id',
-  'action_name',
-  'intercept_index',
-  'trace_id',
-  'span_id',
-  'method',
-  'url',
-  'status',
-  'request_headers',
-  'response_headers',
-  'content_encoding',
-  'body_sha256',
-  'body_size',
-  'body_truncated',
-  'error',
-  'started_at',
-  'duration_ms',
-];
+const STORED = WRITTEN_COLUMNS.filter((c) => c !== 'response_body');
 
 const INDEX_KEY = '"leaf_index":0,';
 

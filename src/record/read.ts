@@ -82,8 +82,8 @@ export function recordIdOf(id: unknown): string {
   return id.trim().toLowerCase();
 }
 
-/** Every provably_intercepts column but the body, in table order. */
-export const INTERCEPT_COLUMNS: readonly string[] = [
+/** The provably_intercepts columns the recorder writes, in table order (created_at is the database's). */
+export const WRITTEN_COLUMNS = [
   'id',
   'org_id',
   'agent_id',
@@ -96,6 +96,7 @@ export const INTERCEPT_COLUMNS: readonly string[] = [
   'status',
   'request_headers',
   'response_headers',
+  'response_body',
   'content_encoding',
   'body_sha256',
   'body_size',
@@ -103,6 +104,11 @@ export const INTERCEPT_COLUMNS: readonly string[] = [
   'error',
   'started_at',
   'duration_ms',
+] as const;
+
+/** Every provably_intercepts column but the body, in table order. */
+export const INTERCEPT_COLUMNS: readonly string[] = [
+  ...WRITTEN_COLUMNS.filter((c) => c !== 'response_body'),
   'created_at',
 ];
 /** Whether started_at fits a millisecond Date (see InterceptRecord.startedAtExact). */

@@ -2,33 +2,13 @@
  * One provably_intercepts row as the recorder writes it: its content (the fields the ledger's
  * leaf binds), its parameter values, and the multi-row INSERT statement.
  */
-import type { InterceptRecord } from './read.js';
+import { type InterceptRecord, WRITTEN_COLUMNS } from './read.js';
 
 /** A row's content as written: an InterceptRecord without the body bytes and created_at. */
 export type RecordedRow = Omit<InterceptRecord, 'responseBody' | 'createdAt'>;
 
-export const COLUMNS = [
-  'id',
-  'org_id',
-  'agent_id',
-  'action_name',
-  'intercept_index',
-  'trace_id',
-  'span_id',
-  'method',
-  'url',
-  'status',
-  'request_headers',
-  'response_headers',
-  'response_body',
-  'content_encoding',
-  'body_sha256',
-  'body_size',
-  'body_truncated',
-  'error',
-  'started_at',
-  'duration_ms',
-] as const;
+/** The INSERT's columns, in the order of rowValues. */
+export const COLUMNS = WRITTEN_COLUMNS;
 
 /** Placeholder casts: jsonb travels as text so both drivers pass the JSON through unchanged. */
 const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = {
