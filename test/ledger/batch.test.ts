@@ -126,6 +126,54 @@ describeEachBackend('ledger batch statement', (backend) => {
     }
   });
 
+  it('stores awkward content exactly as its leaf says: no row is refused, and the log verifies', async () => {
+    const org = 'b-awkward';
+    const rec = recorder(store);
+    const awkward = [
+      { url: 'https://api.test/p%20q/%E2%82%AC?x=%00&y="q"\\', header: 'é 😀 "quoted" \\ back' },
+      { url: 'https://[::1]:8443/ünï/😀?a=1&a=2#frag', header: '\u2028 line sep \t tab' },
+      { url: 'https://api.test/', header: ' '.repeat(3) + 'padded' },
+    ];
+    const ids: string[] = [];
+    await Promise.all(
+      awkward.map(async ({ url, header }, i) => {
+        const call = rec.start(
+          {
+            orgId: org,
+            agentId: 'ägent "x"',
+            actionName: 'act\n2',
+            interceptIndex: i === 1 ? null : 2 ** 31 - 1,
+            traceId: 'a'.repeat(32),
+            spanId: 'b'.repeat(16),
+          },
+          {
+            method: 'PATCH',
+            url,
+            headers: { 'x-ünicode': header, 'x-empty': '' },
+            startedAt: new Date(Date.UTC(2025, 5, 30, 23, 59, 59, 999)),
+          },
+        );
+        ids.push(call.id);
+        if (i === 2) {
+          await call.fail(new Error('socket hang up: "quoted" \\ and\nnewline — ✗'));
+          return;
+        }
+        call.response(i === 0 ? 599 : 100, {
+          'content-encoding': 'gzip, br',
+          'x-num': '1e400',
+          'x-long': 'v'.repeat(5000),
+        });
+        call.chunk(Buffer.from([0, 255, 1, 254]));
+        await call.finish();
+      }),
+    );
+    expect(rec.stats()).toMatchObject({ recorded: 3, storeErrors: 0, dropped: 0 });
+    expect(await leafIndexes(store(), org)).toEqual([0, 1, 2]);
+    await issueCheckpoint(store(), org, signer);
+    const report = await verifyLog(store(), org, { trustedKeys });
+    expect(report, JSON.stringify(report.firstBroken)).toMatchObject({ ok: true, unloggedRecords: 0 });
+  });
+
   it('refuses (PVL01) a batch whose stored row is not the row its leaf was built from: nothing is written', async () => {
     const org = 'b-refuse';
     // The caller's copy says .005 s; the row as stored has sub-millisecond digits.
