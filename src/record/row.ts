@@ -7,8 +7,13 @@ import { type InterceptRecord, WRITTEN_COLUMNS } from './read.js';
 /** A row's content as written: an InterceptRecord without the body bytes and created_at. */
 export type RecordedRow = Omit<InterceptRecord, 'responseBody' | 'createdAt'>;
 
-/** The INSERT's columns, in the order of rowValues. */
-export const COLUMNS = WRITTEN_COLUMNS;
+/**
+ * The INSERT's columns, in the order of rowValues: the body LAST. pg serializes a statement's
+ * parameters into one buffer that grows by 1.5× plus what is added; a body followed by more
+ * parameters than the growth left room for is copied into a buffer 1.5× its size (a 16 MiB
+ * body: 24 MiB more, plus the outgrown 16 MiB as garbage). Last, nothing follows it.
+ */
+export const COLUMNS = [...WRITTEN_COLUMNS.filter((c) => c !== 'response_body'), 'response_body'] as const;
 
 /** Placeholder casts: jsonb travels as text so both drivers pass the JSON through unchanged. */
 const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = {
@@ -31,7 +36,6 @@ export function rowValues(row: RecordedRow, kept: Uint8Array | null): unknown[] 
     row.status,
     JSON.stringify(row.requestHeaders),
     row.responseHeaders === null ? null : JSON.stringify(row.responseHeaders),
-    kept,
     row.contentEncoding,
     row.bodySha256,
     row.bodySize,
@@ -39,6 +43,7 @@ export function rowValues(row: RecordedRow, kept: Uint8Array | null): unknown[] 
     row.error,
     row.startedAt,
     row.durationMs,
+    kept,
   ];
 }
 
