@@ -4,6 +4,8 @@
  * Field names are snake_case on the wire (Python SDK parity). Optional fields may be absent or
  * null, which mean the same thing.
  */
+import type { Checkpoint } from '../ledger/checkpoint.js';
+import type { LeafContent } from '../ledger/leaf.js';
 
 /** How a claim is checked against the recorded response body. */
 export type VerificationMode = 'verbatim' | 'field_extraction' | 'schema_type' | 'range_threshold';
@@ -33,44 +35,17 @@ export type HandoffHeaders = Record<string, string | string[]>;
 
 /**
  * A record's canonical content: exactly the fields the ledger's leaf commits to (the columns of
- * provably_intercepts minus the body itself and created_at), snake_case.
+ * provably_intercepts minus the body itself and created_at), snake_case — the leaf's content
+ * without its index, with the header maps typed as stored.
  */
-export interface HandoffRecordContent {
-  id: string;
-  org_id: string;
-  agent_id: string;
-  action_name: string;
-  intercept_index: number | null;
-  trace_id: string | null;
-  span_id: string | null;
-  method: string;
-  url: string;
-  status: number | null;
+export interface HandoffRecordContent
+  extends Omit<LeafContent, 'leaf_index' | 'request_headers' | 'response_headers'> {
   request_headers: HandoffHeaders;
   response_headers: HandoffHeaders | null;
-  content_encoding: string | null;
-  /** Lower-case hex SHA-256 of the whole response body as received (wire bytes); null: no response. */
-  body_sha256: string | null;
-  body_size: number;
-  body_truncated: boolean;
-  error: string | null;
-  /** UTC with milliseconds, as toISOString writes it. */
-  started_at: string;
-  duration_ms: number | null;
 }
 
-/** A signed tree head of the org's ledger. */
-export interface HandoffCheckpoint {
-  org_id: string;
-  tree_size: number;
-  /** Lower-case hex. */
-  root_hash: string;
-  /** UTC with milliseconds, as toISOString writes it. */
-  timestamp: string;
-  key_id: string;
-  /** Ed25519 signature (64 bytes), standard base64 with padding. */
-  signature: string;
-}
+/** A signed tree head of the org's ledger, as the ledger signs it. */
+export type HandoffCheckpoint = Checkpoint;
 
 /** Everything needed to verify one claim's record without trusting the sender. */
 export interface HandoffProofBundle {

@@ -23,12 +23,12 @@ export const CHECKPOINT_FORMAT = 'provably-checkpoint/v1';
 export interface Checkpoint {
   org_id: string;
   tree_size: number;
-  /** Hex MTH of the first tree_size leaves. */
+  /** Lower-case hex MTH of the first tree_size leaves. */
   root_hash: string;
-  /** ISO 8601, UTC, milliseconds. */
+  /** UTC with milliseconds, as toISOString writes it. */
   timestamp: string;
   key_id: string;
-  /** Base64 Ed25519 signature (64 bytes) over checkpointMessage(...). */
+  /** Ed25519 signature (64 bytes) over checkpointMessage(...), standard base64 with padding. */
   signature: string;
 }
 

@@ -71,10 +71,12 @@ export interface LeafContent {
   request_headers: unknown;
   response_headers: unknown;
   content_encoding: string | null;
+  /** Lower-case hex SHA-256 of the whole response body as received (wire bytes); null: no response. */
   body_sha256: string | null;
   body_size: number;
   body_truncated: boolean;
   error: string | null;
+  /** UTC with milliseconds, as toISOString writes it. */
   started_at: string;
   duration_ms: number | null;
 }

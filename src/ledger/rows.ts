@@ -3,6 +3,7 @@
  * joined row against its leaf (and kept body), and small helpers.
  */
 import { INTERCEPT_COLUMNS, type InterceptRecord, recordIdOf, toRecord } from '../record/read.js';
+import { keptBodyProblem } from '../record/stored-body.js';
 import type { Queryable, Store } from '../store/types.js';
 import { ProvablyLedgerArgumentError, ProvablyLedgerRecordError } from './errors.js';
 import { recordLeafHash } from './leaf.js';
@@ -81,32 +82,14 @@ export function rowProblem(row: Record<string, unknown>, orgId: string, checkBod
     };
   }
   if (checkBodies) {
-    const body = bodyProblem(row, record);
+    const keptSize = row.kept_size === null || row.kept_size === undefined ? null : Number(row.kept_size);
+    const body = keptBodyProblem(
+      record,
+      keptSize === null ? null : { size: keptSize, sha256: () => String(row.kept_sha256) },
+    );
     if (body) return { kind: 'body-mismatch', hash, detail: `record ${record.id}: ${body}` };
   }
   return { kind: 'ok', hash, detail: '' };
-}
-
-/**
- * The kept body against body_sha256 / body_size. A body kept whole must hash to body_sha256 and
- * have body_size bytes; a truncated body's prefix can only be checked for its length.
- */
-function bodyProblem(row: Record<string, unknown>, r: InterceptRecord): string | null {
-  const keptSize = row.kept_size === null || row.kept_size === undefined ? null : Number(row.kept_size);
-  if (keptSize === null) {
-    return r.bodySha256 === null
-      ? null
-      : `the response body is gone (body_sha256 records ${r.bodySize} bytes)`;
-  }
-  if (r.bodySha256 === null) return 'a response body is stored but body_sha256 is null';
-  if (r.bodyTruncated) {
-    return keptSize < r.bodySize
-      ? null
-      : `body_truncated is set but ${keptSize} of ${r.bodySize} bytes are stored`;
-  }
-  if (keptSize !== r.bodySize) return `body_size is ${r.bodySize} but ${keptSize} bytes are stored`;
-  if (row.kept_sha256 !== r.bodySha256) return 'the stored response body does not hash to body_sha256';
-  return null;
 }
 
 /** Runs `fn` in a transaction: a new one on a Store (or Session), else the caller's. */

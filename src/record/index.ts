@@ -41,5 +41,5 @@ export {
   type RecorderStats,
   type StoreRecorder,
 } from './recorder.js';
-export { storedBodyProblem } from './stored-body.js';
+export { type KeptBody, keptBodyProblem, storedBodyProblem } from './stored-body.js';
 export type { CallRecording, CallRequest, CallScope, HeaderMap, Recorder } from './types.js';
