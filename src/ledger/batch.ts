@@ -72,16 +72,34 @@ export function appendInStatement(insert: RowsInsert): LedgerStatement {
   // end the statement. pg serializes parameters into one growing buffer, and the ~1 KB of leaf
   // JSON written after a 16 MiB body made it copy the body into a 24 MiB buffer (measured: the
   // recorded 100 MB stream's peak RSS +17 MiB, bench/memory.bench.mjs).
-  const rowsSql = insert.sql.replace(PLACEHOLDER, (_, n: string) => `$${Number(n) + LEDGER_PARAMS}`);
-  // The rows as stored (RETURNING) go to provably_ledger_append (migration 4), whose statement
-  // is planned once per session: planning it inline on every batch cost ~3× running it.
-  const sql = `WITH ins AS (${rowsSql} RETURNING ${STORED.join(', ')})
-SELECT provably_ledger_append(array_agg(ins::provably_leaf_row), $1::jsonb, $2::jsonb) FROM ins`;
-  return { sql, params: [JSON.stringify(claims), JSON.stringify(leaves), ...insert.params] };
+  return {
+    sql: wrappedSql(insert.sql),
+    params: [JSON.stringify(claims), JSON.stringify(leaves), ...insert.params],
+  };
 }
 
 const LEDGER_PARAMS = 2;
 const PLACEHOLDER = /\$(\d+)/g;
+const RETURNING = STORED.join(', ');
+/** Wrapped statements by INSERT text: the recorder's texts repeat (one per batch size). */
+const wrapped = new Map<string, string>();
+
+/**
+ * The one statement around an INSERT, its placeholders moved past the ledger's two. The rows as
+ * stored (RETURNING) go to provably_ledger_append (migration 4), whose statement is planned once
+ * per session: planning it inline on every batch cost ~3× running it.
+ */
+function wrappedSql(insertSql: string): string {
+  let sql = wrapped.get(insertSql);
+  if (sql === undefined) {
+    const rowsSql = insertSql.replace(PLACEHOLDER, (_, n: string) => `$${Number(n) + LEDGER_PARAMS}`);
+    sql = `WITH ins AS (${rowsSql} RETURNING ${RETURNING})
+SELECT provably_ledger_append(array_agg(ins::provably_leaf_row), $1::jsonb, $2::jsonb) FROM ins`;
+    if (wrapped.size >= 128) wrapped.clear();
+    wrapped.set(insertSql, sql);
+  }
+  return sql;
+}
 
 /** Runs appendInStatement's statement (one round trip, autocommitted unless `q` is a transaction). */
 export async function appendRowsAndLeaves(q: Queryable, insert: RowsInsert): Promise<void> {
