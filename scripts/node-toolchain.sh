@@ -5,13 +5,15 @@
 #
 #   scripts/node-toolchain.sh 22        # -> /path/.toolchain/node-22.23.3/bin
 #   scripts/node-toolchain.sh 24
-#   scripts/node-toolchain.sh all       # fetch both, print nothing
+#   scripts/node-toolchain.sh 26
+#   scripts/node-toolchain.sh all       # fetch all three, print nothing
 #
 # Versions are pinned here so CI, every developer and every benchmark run the same binaries.
 set -euo pipefail
 
 NODE22_VERSION="22.23.3"
 NODE24_VERSION="24.21.0"
+NODE26_VERSION="26.12.1"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest_root="${PROVABLY_TOOLCHAIN_DIR:-$root/.toolchain}"
@@ -20,7 +22,8 @@ version_for() {
   case "$1" in
     22) echo "$NODE22_VERSION" ;;
     24) echo "$NODE24_VERSION" ;;
-    *) echo "node-toolchain: unknown major '$1' (expected 22 or 24)" >&2; exit 2 ;;
+    26) echo "$NODE26_VERSION" ;;
+    *) echo "node-toolchain: unknown major '$1' (expected 22, 24 or 26)" >&2; exit 2 ;;
   esac
 }
 
@@ -46,7 +49,7 @@ fetch() {
 }
 
 case "${1:-}" in
-  all) fetch 22 >/dev/null; fetch 24 >/dev/null ;;
-  22|24) fetch "$1" ;;
-  *) echo "usage: scripts/node-toolchain.sh 22|24|all" >&2; exit 2 ;;
+  all) fetch 22 >/dev/null; fetch 24 >/dev/null; fetch 26 >/dev/null ;;
+  22|24|26) fetch "$1" ;;
+  *) echo "usage: scripts/node-toolchain.sh 22|24|26|all" >&2; exit 2 ;;
 esac

@@ -11,7 +11,7 @@ import type { RecorderConfig } from './config.js';
 import { describeCause, describeError } from './failures.js';
 import { cleanText, headerValue, type StoredHeaders } from './headers.js';
 import type { RecordedRow } from './row.js';
-import type { CallRecording, CallRequest, CallScope, HeaderMap } from './types.js';
+import type { CallPeer, CallRecording, CallRequest, CallScope, HeaderMap } from './types.js';
 
 const INT4_MAX = 2_147_483_647;
 
@@ -42,6 +42,8 @@ export class Call implements RecordedCall {
   private status: number | null = null;
   private responseHeaders: StoredHeaders | null = null;
   private done: Promise<void> | null = null;
+  /** The connection that carried the call (stored and leafed by the peer migration). */
+  private connectedPeer: CallPeer | null = null;
 
   constructor(recorder: CallSink, scope: CallScope, request: CallRequest) {
     this.t0 = performance.now();
@@ -54,6 +56,11 @@ export class Call implements RecordedCall {
     this.lagMs = Math.max(0, Date.now() - this.startedAt.getTime());
     this.requestHeaders = recorder.normalize(request.headers);
     this.body = new BodyCapture(recorder.config.maxBodyBytes);
+  }
+
+  peer(peer: CallPeer): void {
+    if (this.done !== null) return;
+    this.connectedPeer = peer;
   }
 
   response(status: number, headers: HeaderMap): void {

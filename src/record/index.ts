@@ -42,4 +42,12 @@ export {
   type StoreRecorder,
 } from './recorder.js';
 export { type KeptBody, keptBodyProblem, storedBodyProblem } from './stored-body.js';
-export type { CallRecording, CallRequest, CallScope, HeaderMap, Recorder } from './types.js';
+export type {
+  CallPeer,
+  CallPeerTls,
+  CallRecording,
+  CallRequest,
+  CallScope,
+  HeaderMap,
+  Recorder,
+} from './types.js';

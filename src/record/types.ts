@@ -26,11 +26,43 @@ export interface CallRequest {
 }
 
 /**
+ * Who answered a governed call: the connection that carried it, as the socket itself saw it (never
+ * what the client described). Part of the record's leaf, so a proof covers who answered.
+ */
+export interface CallPeer {
+  /** The remote address the socket connected to (`socket.remoteAddress`), or the unix socket path. */
+  address: string;
+  /** The remote port; null for a unix socket. */
+  port: number | null;
+  /** The wire protocol of the exchange. */
+  protocol: 'http/1.1' | 'h2';
+  /** For TLS, the certificate the server presented; null over plain TCP. */
+  tls: CallPeerTls | null;
+  /** The origin of the declared egress proxy the call went through (`http://proxy:3128`), or null. */
+  proxy: string | null;
+}
+
+export interface CallPeerTls {
+  /** SHA-256 of the DER certificate, lower-case hex without separators. */
+  certSha256: string;
+  /** The certificate's subject as one line (`CN=api.example.com, O=…`). */
+  subject: string;
+  /** The subjectAltName extension as Node reports it (`DNS:a.example, IP Address:127.0.0.1`), or null. */
+  subjectAltName: string | null;
+}
+
+/**
  * One call being recorded. Methods other than finish/fail never throw and never block: chunk
  * copies at most the body cap and hashes the rest.
  */
 export interface CallRecording {
   /** Response status line and headers arrived. */
+  /**
+   * The connection carrying the call is known (called by the adapter before `response`, once the
+   * socket that will carry the request is bound to it). A later call replaces an earlier one
+   * (a retried connection). A row finished without one stores null peer fields.
+   */
+  peer(peer: CallPeer): void;
   response(status: number, headers: HeaderMap): void;
   /** One body chunk exactly as received on the wire (still content-encoded). */
   chunk(bytes: Uint8Array): void;

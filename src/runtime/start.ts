@@ -28,11 +28,12 @@ export interface StartOptions {
 function unrecordable(url: string): CallRecording {
   const err = () =>
     Promise.reject(new ProvablyStoreError('record', 'unknown', `the recorder was not ready for ${url}`));
-  return { response() {}, chunk() {}, finish: err, fail: () => Promise.resolve() };
+  return { peer() {}, response() {}, chunk() {}, finish: err, fail: () => Promise.resolve() };
 }
 
 /** A recording that writes nothing: for governed calls outside the record allowlist. */
 const NOT_RECORDED: CallRecording = {
+  peer() {},
   response() {},
   chunk() {},
   finish: () => Promise.resolve(),

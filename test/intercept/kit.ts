@@ -9,7 +9,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ProvablyStoreError } from '../../src/errors/index.js';
 import type { TrustGate } from '../../src/intercept/types.js';
-import type { CallRecording, CallRequest, CallScope, HeaderMap, Recorder } from '../../src/record/types.js';
+import type {
+  CallPeer,
+  CallRecording,
+  CallRequest,
+  CallScope,
+  HeaderMap,
+  Recorder,
+} from '../../src/record/types.js';
 import type { ActiveScope } from '../../src/scope/types.js';
 
 export const ORG = 'org-test';
@@ -73,6 +80,8 @@ export class SetGate implements TrustGate {
 export interface RecordedCall {
   scope: CallScope;
   request: CallRequest;
+  /** The connection the adapter bound to the call (CallRecording.peer). */
+  peer: CallPeer | undefined;
   status: number | undefined;
   headers: HeaderMap | undefined;
   chunks: Buffer[];
@@ -97,6 +106,7 @@ export class MemoryRecorder implements Recorder {
     const call: RecordedCall = {
       scope,
       request,
+      peer: undefined,
       status: undefined,
       headers: undefined,
       chunks: [],
@@ -115,6 +125,9 @@ export class MemoryRecorder implements Recorder {
       });
     };
     return {
+      peer: (peer) => {
+        call.peer = peer;
+      },
       response: (status, headers) => {
         call.status = status;
         call.headers = headers;
