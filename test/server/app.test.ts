@@ -431,7 +431,9 @@ describeEachBackend('eval service over HTTP', (backend) => {
     );
     const deepAnswer = await post(server.url, deep);
     expect(deepAnswer.status, deepAnswer.text.slice(0, 300)).toBeLessThan(500);
-    if (deepAnswer.status === 200) expect(deepAnswer.json.outcome).toBe('ERROR');
+    // Node 22/24 overflow the stack while comparing (ERROR); Node 26 has the depth to compare it
+    // with the recorded 101.5 (CAUGHT). Either answer is honest; PASS never is.
+    if (deepAnswer.status === 200) expect(['ERROR', 'CAUGHT']).toContain(deepAnswer.json.outcome);
     // U+0000 where the service stores nothing verbatim (a claimed value) is evaluated as usual.
     const before = await countEvaluations(store());
     const p = clone(honest);
