@@ -94,6 +94,8 @@ export interface SharedScopeState {
     /** Flush/shutdown of what provably started (sdk-node, its own provider). */
     shutdown?: (() => Promise<void>) | undefined;
   };
+  /** Span-visibility problems reported (see visibility.ts): how many, and their keys. */
+  visibility: { warnings: number; keys: string[] };
 }
 
 const STATE_KEY = Symbol.for('provably.scope.state.v1');
@@ -104,12 +106,17 @@ function createState(): SharedScopeState {
     optionsGiven: false,
     parentOf: new WeakMap(),
     wiring: { mode: 'pending' },
+    visibility: { warnings: 0, keys: [] },
   };
 }
 
 export const sharedState: SharedScopeState = (() => {
   const existing = bag[STATE_KEY] as SharedScopeState | undefined;
-  if (existing !== undefined) return existing;
+  if (existing !== undefined) {
+    // Made by another copy of this module, possibly one from before this field existed.
+    existing.visibility ??= { warnings: 0, keys: [] };
+    return existing;
+  }
   const created = createState();
   Object.defineProperty(globalThis, STATE_KEY, { value: created, enumerable: false, configurable: true });
   return created;

@@ -42,4 +42,6 @@ export type {
   OtelWiringMode,
   ScopeSetupOptions,
 } from './types.js';
+export { wireForSpanMapping } from './span-mapping.js';
+export { spanWarnings } from './visibility.js';
 export { ensureOtel, otelWiring, shutdownScopes } from './wiring.js';

@@ -20,11 +20,14 @@ import type * as SdkNodeModule from '@opentelemetry/sdk-node';
 import type * as SdkTraceModule from '@opentelemetry/sdk-trace';
 import { diag } from '../diag/index.js';
 import { VERSION } from '../version.js';
+import { DeferredTracerProvider } from './deferred-provider.js';
 import { otelRegistry, registeredContextManager, registeredTracerProvider, sharedState } from './globals.js';
+import { watchForHandover } from './handover.js';
 import { loadSync } from './load.js';
 import { provablySpanProcessor, rememberParent } from './processor.js';
 import { scopeOptions, traceExportRequested } from './setup.js';
 import type { OtelWiringMode } from './types.js';
+import { warnSpanVisibility } from './visibility.js';
 
 export const TRACER_NAME = 'provably';
 
@@ -120,11 +123,11 @@ function registerStandalone(): OtelWiringMode {
   const { AsyncLocalStorageContextManager } = loadSync<typeof AsyncHooksModule>(
     '@opentelemetry/context-async-hooks',
   );
-  const { TracerProvider: SdkTracerProvider } = loadSync<typeof SdkTraceModule>('@opentelemetry/sdk-trace');
   // Loading runs no application code, but check again: a registration must never collide.
   const reg = otelRegistry();
   if (reg?.context !== undefined || reg?.trace !== undefined) return 'app';
-  const provider = new SdkTracerProvider({ spanProcessors: [provablySpanProcessor()] });
+  // The SDK itself loads at the first span start (see deferred-provider.ts).
+  const provider = new DeferredTracerProvider(() => buildOwnProvider(api));
   const okContext = api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const okTrace = api.trace.setGlobalTracerProvider(provider);
   if (!okContext || !okTrace) {
@@ -132,7 +135,41 @@ function registerStandalone(): OtelWiringMode {
     return 'unavailable';
   }
   sharedState.wiring.shutdown = () => provider.shutdown();
+  const watched = watchForHandover({
+    onHandover(slot) {
+      if (slot === 'trace') provider.handOver(registeredTracerProvider() ?? provider);
+      sharedState.wiring.mode = 'app';
+      diag.info(
+        `the application registered its own OpenTelemetry ${slot === 'trace' ? 'tracer provider' : 'context manager'} ` +
+          'after provably: it takes over (add provablySpanProcessor() to it for scope inheritance)',
+      );
+    },
+    onRefused(slot, version) {
+      warnSpanVisibility(
+        `refused:${slot}`,
+        `an @opentelemetry/api copy of a version other than v${version} tried to register its ${slot} ` +
+          'after provably and was refused by the API: its exporters get no spans, and if that copy is newer ' +
+          `than v${version} its spans are no-ops provably cannot see (calls inside them are NOT governed)`,
+      );
+    },
+  });
+  if (!watched) diag.debug('the OpenTelemetry registry cannot be watched: a later app registration is refused');
   return 'standalone';
+}
+
+function buildOwnProvider(api: typeof OtelApi): TracerProvider {
+  try {
+    const { TracerProvider: SdkTracerProvider } = loadSync<typeof SdkTraceModule>('@opentelemetry/sdk-trace');
+    return new SdkTracerProvider({ spanProcessors: [provablySpanProcessor()] });
+  } catch (err) {
+    warnSpanVisibility(
+      'no-sdk-trace',
+      'cannot load @opentelemetry/sdk-trace: spans have no attributes provably can read, so span scopes ' +
+        '(GenAI tool spans, provably.* attributes) are NOT seen; interceptContext still works',
+    );
+    diag.debug('sdk-trace load failure', err);
+    return new api.ProxyTracerProvider();
+  }
 }
 
 /**
