@@ -21,8 +21,12 @@ export class DeferredTracerProvider implements TracerProvider {
   private built: TracerProvider | undefined;
   private handedTo: TracerProvider | undefined;
   private readonly tracers = new Map<string, DeferredTracer>();
+  private readonly build: () => TracerProvider;
 
-  constructor(private readonly build: () => TracerProvider) {}
+  // No parameter properties: the sources also run with Node's type stripping (tests).
+  constructor(build: () => TracerProvider) {
+    this.build = build;
+  }
 
   /** The provider spans start in now: the application's after a hand-over, else provably's. */
   current(): TracerProvider {
@@ -60,13 +64,22 @@ export class DeferredTracerProvider implements TracerProvider {
 class DeferredTracer implements Tracer {
   private tracerOf: TracerProvider | undefined;
   private tracer: Tracer | undefined;
+  private readonly provider: DeferredTracerProvider;
+  private readonly name: string;
+  private readonly version: string | undefined;
+  private readonly options: TracerOptions | undefined;
 
   constructor(
-    private readonly provider: DeferredTracerProvider,
-    private readonly name: string,
-    private readonly version: string | undefined,
-    private readonly options: TracerOptions | undefined,
-  ) {}
+    provider: DeferredTracerProvider,
+    name: string,
+    version: string | undefined,
+    options: TracerOptions | undefined,
+  ) {
+    this.provider = provider;
+    this.name = name;
+    this.version = version;
+    this.options = options;
+  }
 
   private real(): Tracer {
     const p = this.provider.current();
