@@ -12,10 +12,13 @@
  * exported by its own provider, not silently swallowed by provably's (see handover.ts). The
  * tracers handed out before that keep working: every span start asks the provider in force.
  */
-import type { Span, SpanOptions, Tracer, TracerOptions, TracerProvider } from '@opentelemetry/api';
-import type { Context } from '@opentelemetry/api';
+import type { Context, Span, SpanOptions, Tracer, TracerOptions, TracerProvider } from '@opentelemetry/api';
 
-type ActiveSpanArgs = [options: SpanOptions | undefined, ctx: Context | undefined, fn: (span: Span) => unknown];
+type ActiveSpanArgs = [
+  options: SpanOptions | undefined,
+  ctx: Context | undefined,
+  fn: (span: Span) => unknown,
+];
 
 export class DeferredTracerProvider implements TracerProvider {
   private built: TracerProvider | undefined;

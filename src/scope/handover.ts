@@ -41,6 +41,8 @@ export function watchForHandover(watch: HandoverWatch): boolean {
   // answered "free". 'versioned': it then read the version; a write must come next, or it was refused.
   let stage: 'idle' | 'armed' | 'asked' | 'versioned' = 'idle';
   let slot: HandedOverSlot | undefined;
+  // A slot the application took is its own: later registrations are duplicates, as usual.
+  const handed = new Set<PropertyKey>();
 
   const settleRefusal = (): void => {
     if (stage === 'versioned' && slot !== undefined) {
@@ -55,7 +57,7 @@ export function watchForHandover(watch: HandoverWatch): boolean {
     get(target, prop) {
       if (stage === 'armed') {
         stage = 'idle';
-        if (prop === 'trace' || prop === 'context') {
+        if ((prop === 'trace' || prop === 'context') && !handed.has(prop)) {
           stage = 'asked';
           slot = prop;
           return undefined;
@@ -68,9 +70,10 @@ export function watchForHandover(watch: HandoverWatch): boolean {
       return Reflect.get(target, prop);
     },
     set(target, prop, value) {
-      if (prop === 'trace' || prop === 'context') {
+      if ((prop === 'trace' || prop === 'context') && !handed.has(prop)) {
         stage = 'idle';
         slot = undefined;
+        handed.add(prop);
         const ok = Reflect.set(target, prop, value);
         safely(() => watch.onHandover(prop, value));
         return ok;

@@ -35,6 +35,7 @@ export {
   setupScopes,
   traceExportRequested,
 } from './setup.js';
+export { wireForSpanMapping } from './span-mapping.js';
 export type {
   ActiveScope,
   InterceptContextOptions,
@@ -42,6 +43,5 @@ export type {
   OtelWiringMode,
   ScopeSetupOptions,
 } from './types.js';
-export { wireForSpanMapping } from './span-mapping.js';
 export { spanWarnings } from './visibility.js';
 export { ensureOtel, otelWiring, shutdownScopes } from './wiring.js';

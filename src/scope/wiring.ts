@@ -153,7 +153,8 @@ function registerStandalone(): OtelWiringMode {
       );
     },
   });
-  if (!watched) diag.debug('the OpenTelemetry registry cannot be watched: a later app registration is refused');
+  if (!watched)
+    diag.debug('the OpenTelemetry registry cannot be watched: a later app registration is refused');
   return 'standalone';
 }
 

@@ -22,10 +22,26 @@ interface ToolResult {
 
 /** Every api copy × a client for its first request (fetch loads undici lazily; http does not). */
 const APPS: { name: string; fixture: string; env: Record<string, string> }[] = [
-  { name: 'CommonJS app, require() of the api (CJS build), node:http', fixture: 'genai-tool.cjs', env: { CLIENT: 'http' } },
-  { name: 'CommonJS app, require() of the api (CJS build), fetch', fixture: 'genai-tool.cjs', env: { CLIENT: 'fetch' } },
-  { name: 'ES module app, import of the api (ESM build), fetch', fixture: 'genai-tool.mjs', env: { CLIENT: 'fetch' } },
-  { name: 'second api copy at 1.9.1, import (ESM build), node:http', fixture: 'genai-tool-19.mjs', env: { CLIENT: 'http' } },
+  {
+    name: 'CommonJS app, require() of the api (CJS build), node:http',
+    fixture: 'genai-tool.cjs',
+    env: { CLIENT: 'http' },
+  },
+  {
+    name: 'CommonJS app, require() of the api (CJS build), fetch',
+    fixture: 'genai-tool.cjs',
+    env: { CLIENT: 'fetch' },
+  },
+  {
+    name: 'ES module app, import of the api (ESM build), fetch',
+    fixture: 'genai-tool.mjs',
+    env: { CLIENT: 'fetch' },
+  },
+  {
+    name: 'second api copy at 1.9.1, import (ESM build), node:http',
+    fixture: 'genai-tool-19.mjs',
+    env: { CLIENT: 'http' },
+  },
   {
     name: 'second api copy at 1.9.1, require() (CJS build), fetch',
     fixture: 'genai-tool.cjs',
