@@ -14,7 +14,7 @@ import type { Context, ContextManager, Span, TracerProvider } from '@opentelemet
 import type { OtelWiringMode, ScopeSetupOptions } from './types.js';
 
 /** Key of the API's global registry (major version 1). */
-const OTEL_REGISTRY_KEY = Symbol.for('opentelemetry.js.api.1');
+export const REGISTRY_KEY: symbol = Symbol.for('opentelemetry.js.api.1');
 /** Key under which the API stores the active span in a Context. */
 export const SPAN_KEY: symbol = Symbol.for('OpenTelemetry Context Key SPAN');
 /** Key under which interceptContext / selfEgress store their frame in a Context. */
@@ -34,7 +34,7 @@ let registryCache: OtelRegistry | undefined;
 
 export function otelRegistry(): OtelRegistry | undefined {
   if (registryCache !== undefined) return registryCache;
-  const r = bag[OTEL_REGISTRY_KEY];
+  const r = bag[REGISTRY_KEY];
   if (r !== null && typeof r === 'object') registryCache = r as OtelRegistry;
   return registryCache;
 }

@@ -67,7 +67,8 @@ export function applicationApiVersions(): Map<string, string> {
   return found;
 }
 
-function packageJsonOf(entry: string): { path: string; version: string } | undefined {
+/** The `@opentelemetry/api` package.json above a resolved entry file (path and version). */
+export function packageJsonOf(entry: string): { path: string; version: string } | undefined {
   let dir = dirname(entry);
   for (let i = 0; i < 6; i++) {
     const path = join(dir, 'package.json');

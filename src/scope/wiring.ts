@@ -13,21 +13,30 @@
  *
  * Packages are loaded here and only here, synchronously (see load.ts).
  */
+
+import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
 import type { Context, Span, SpanOptions, Tracer, TracerProvider } from '@opentelemetry/api';
-import type * as AsyncHooksModule from '@opentelemetry/context-async-hooks';
 import type * as SdkNodeModule from '@opentelemetry/sdk-node';
 import type * as SdkTraceModule from '@opentelemetry/sdk-trace';
 import { diag } from '../diag/index.js';
 import { VERSION } from '../version.js';
+import { DeferredContextManager } from './deferred-context.js';
 import { DeferredTracerProvider } from './deferred-provider.js';
-import { otelRegistry, registeredContextManager, registeredTracerProvider, sharedState } from './globals.js';
+import {
+  type OtelRegistry,
+  otelRegistry,
+  REGISTRY_KEY,
+  registeredContextManager,
+  registeredTracerProvider,
+  sharedState,
+} from './globals.js';
 import { watchForHandover } from './handover.js';
 import { loadSync } from './load.js';
 import { provablySpanProcessor, rememberParent } from './processor.js';
 import { scopeOptions, traceExportRequested } from './setup.js';
 import type { OtelWiringMode } from './types.js';
-import { warnSpanVisibility } from './visibility.js';
+import { packageJsonOf, warnSpanVisibility } from './visibility.js';
 
 export const TRACER_NAME = 'provably';
 
@@ -118,22 +127,31 @@ export function scopeTracer(): Tracer | undefined {
   return wiring.privateProvider?.getTracer(TRACER_NAME, VERSION) ?? undefined;
 }
 
+/**
+ * Registers provably's context manager and tracer provider straight into the registry every
+ * copy of `@opentelemetry/api` 1.x reads (see globals.ts), as the API's own registerGlobal
+ * would, but without loading the API: both are deferred (deferred-context.ts,
+ * deferred-provider.ts), so registering costs nothing until a span is started or made active.
+ * The registry's version is that of the API provably depends on, the one its objects implement.
+ */
 function registerStandalone(): OtelWiringMode {
-  const api = loadSync<typeof OtelApi>('@opentelemetry/api');
-  const { AsyncLocalStorageContextManager } = loadSync<typeof AsyncHooksModule>(
-    '@opentelemetry/context-async-hooks',
-  );
-  // Loading runs no application code, but check again: a registration must never collide.
-  const reg = otelRegistry();
-  if (reg?.context !== undefined || reg?.trace !== undefined) return 'app';
-  // The SDK itself loads at the first span start (see deferred-provider.ts).
-  const provider = new DeferredTracerProvider(() => buildOwnProvider(api));
-  const okContext = api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const okTrace = api.trace.setGlobalTracerProvider(provider);
-  if (!okContext || !okTrace) {
-    diag.warn('OpenTelemetry registration for provably scopes was refused (see the OpenTelemetry diag log)');
-    return 'unavailable';
+  const bag = globalThis as unknown as Record<symbol, OtelRegistry | undefined>;
+  const existing = bag[REGISTRY_KEY];
+  if (existing?.context !== undefined || existing?.trace !== undefined) return 'app';
+  let registry = existing;
+  if (registry === undefined) {
+    const version = ownApiVersion();
+    if (version === undefined) {
+      diag.warn('cannot find @opentelemetry/api: provably registers no OpenTelemetry globals');
+      return 'unavailable';
+    }
+    // Same shape as the API makes it: `version` fixed for the life of the process.
+    registry = Object.defineProperty({}, 'version', { value: version, enumerable: true }) as OtelRegistry;
+    bag[REGISTRY_KEY] = registry;
   }
+  const provider = new DeferredTracerProvider(buildOwnProvider);
+  registry.context = new DeferredContextManager();
+  registry.trace = provider;
   sharedState.wiring.shutdown = () => provider.shutdown();
   const watched = watchForHandover({
     onHandover(slot) {
@@ -158,7 +176,16 @@ function registerStandalone(): OtelWiringMode {
   return 'standalone';
 }
 
-function buildOwnProvider(api: typeof OtelApi): TracerProvider {
+/** Version of the `@opentelemetry/api` provably itself resolves (its package.json, not loaded). */
+function ownApiVersion(): string | undefined {
+  try {
+    return packageJsonOf(createRequire(import.meta.url).resolve('@opentelemetry/api'))?.version;
+  } catch {
+    return undefined;
+  }
+}
+
+function buildOwnProvider(): TracerProvider {
   try {
     const { TracerProvider: SdkTracerProvider } = loadSync<typeof SdkTraceModule>('@opentelemetry/sdk-trace');
     return new SdkTracerProvider({ spanProcessors: [provablySpanProcessor()] });
@@ -169,7 +196,7 @@ function buildOwnProvider(api: typeof OtelApi): TracerProvider {
         '(GenAI tool spans, provably.* attributes) are NOT seen; interceptContext still works',
     );
     diag.debug('sdk-trace load failure', err);
-    return new api.ProxyTracerProvider();
+    return new (loadSync<typeof OtelApi>('@opentelemetry/api').ProxyTracerProvider)();
   }
 }
 
