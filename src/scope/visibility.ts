@@ -50,11 +50,8 @@ export function apiAccepts(reader: string, registered: string): boolean {
  * (the package exports no `./package.json`). Copies nested deeper (a framework's own pinned
  * API) cannot be found this way; they are covered when their version is at most the registry's.
  */
-export function applicationApiVersions(): Map<string, string> {
+export function applicationApiVersions(bases: readonly string[] = applicationBases()): Map<string, string> {
   const found = new Map<string, string>();
-  const bases = new Set<string>([join(process.cwd(), 'noop.js')]);
-  const main = process.argv[1];
-  if (main !== undefined && main !== '' && !main.startsWith('-')) bases.add(resolve(main));
   for (const base of bases) {
     try {
       const entry = createRequire(base).resolve('@opentelemetry/api');
@@ -65,6 +62,14 @@ export function applicationApiVersions(): Map<string, string> {
     }
   }
   return found;
+}
+
+/** Files the application resolves its packages from: its main module, the working directory. */
+function applicationBases(): string[] {
+  const bases = [join(process.cwd(), 'noop.js')];
+  const main = process.argv[1];
+  if (main !== undefined && main !== '' && !main.startsWith('-')) bases.push(resolve(main));
+  return bases;
 }
 
 /** The `@opentelemetry/api` package.json above a resolved entry file (path and version). */
@@ -91,10 +96,13 @@ export function packageJsonOf(entry: string): { path: string; version: string } 
  * Warns for every API copy the application resolves that refuses the registry at `registered`
  * (its tracers would stay no-ops). Never throws.
  */
-export function checkApplicationApis(registered: string | undefined): void {
+export function checkApplicationApis(
+  registered: string | undefined,
+  bases: readonly string[] = applicationBases(),
+): void {
   if (registered === undefined) return;
   try {
-    for (const [path, version] of applicationApiVersions()) {
+    for (const [path, version] of applicationApiVersions(bases)) {
       if (!apiAccepts(version, registered)) {
         warnSpanVisibility(
           `api-version:${version}`,
