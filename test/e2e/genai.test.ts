@@ -118,6 +118,29 @@ describeE2E('GenAI tool spans from any @opentelemetry/api copy, first request of
     expect(run.result.status).toMatchObject({ otelWiring: 'pending', spanWarnings: 0 });
   });
 
+  it('the CJS app registers its own SDK after the preload: it takes over (no duplicate, its exporter gets the tool span), the call is still BLOCKED', async () => {
+    const store = await stores.fresh();
+    await store.trust(`${servers.trusted.url}/json`);
+    const untrusted = servers.untrusted;
+    const before = { connections: untrusted.connections, bytes: untrusted.bytesReceived };
+    const run = await runAgent<
+      ToolResult & {
+        registered: { context: boolean; trace: boolean };
+        otelErrors: string[];
+        exported: { name: string; spanId: string }[];
+      }
+    >('genai-app-sdk.cjs', { env: store.env({ ...GENAI, CLIENT: 'http', TARGET: untrusted.url }) });
+    const r = run.result;
+    expect(r.registered).toEqual({ context: true, trace: true });
+    expect(r.otelErrors).toEqual([]);
+    expect(blockedError(r.call)).toMatchObject({ agentId: 'researcher', actionName: 'fetch_page' });
+    await untrusted.settle();
+    expect({ connections: untrusted.connections, bytes: untrusted.bytesReceived }).toEqual(before);
+    // The tracer taken before the app's SDK existed made its span through the app's provider.
+    expect(r.exported).toEqual([{ name: 'execute_tool fetch_page', spanId: r.spanId }]);
+    expect(r.status).toMatchObject({ otelWiring: 'app', blocked: 1, spanWarnings: 0 });
+  });
+
   // ---- where provably cannot see the spans: said at start, never silently -------------------
 
   it('residual (README): PROVABLY_OTEL_SDK=off registers nothing → warned at start and counted; such a span is not seen', async () => {
