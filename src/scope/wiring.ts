@@ -1,7 +1,7 @@
 /**
- * OpenTelemetry wiring, decided once, at the first moment a scope is needed (the first
- * interceptContext call, or a GenAI-mode scope check; never at import or preload), so that an
- * application starting its own SDK at the top of its main module is seen first:
+ * OpenTelemetry wiring, decided once: at preload when the GenAI span mapping is on (see
+ * span-mapping.ts: tracers taken by the app's first modules must be real), otherwise at the
+ * first moment a scope is needed (the first interceptContext call), never at import:
  *
  * - `otelSdk: 'off'` → register nothing (the application owns OpenTelemetry);
  * - something already registered (context manager or tracer provider) → 'app': register nothing;
@@ -9,9 +9,10 @@
  * - nothing registered, trace export requested through OTEL_* → start `@opentelemetry/sdk-node`
  *   (traces only) and track span parents through its provider;
  * - nothing registered → register an AsyncLocalStorage context manager and a TracerProvider from
- *   `@opentelemetry/sdk-trace` carrying provably's span processor.
+ *   `@opentelemetry/sdk-trace` carrying provably's span processor, both deferred (loaded at first
+ *   use), and let an application that registers its own SDK later take over (handover.ts).
  *
- * Packages are loaded here and only here, synchronously (see load.ts).
+ * Packages are loaded synchronously through load.ts, on first use only.
  */
 
 import { createRequire } from 'node:module';
