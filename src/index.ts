@@ -55,6 +55,7 @@ export {
   GEN_AI_ATTRIBUTES,
   type InterceptContextOptions,
   interceptContext,
+  type OtelWiringMode,
   provablySpanProcessor,
   SCOPE_ATTRIBUTES,
   selfEgress,

@@ -6,6 +6,7 @@
  * interception.
  */
 import type { InterceptBodyHook } from '../intercept/index.js';
+import type { OtelWiringMode } from '../scope/index.js';
 import type { TrustMatcher } from '../trust/index.js';
 
 export interface ProvablyStatus {
@@ -19,6 +20,13 @@ export interface ProvablyStatus {
   storeErrors: number;
   /** Calls whose row could not be written under PROVABLY_ON_STORE_ERROR=open. */
   dropped: number;
+  /** How OpenTelemetry is wired for scopes ('pending' until first needed; at start in GenAI mode). */
+  otelWiring: OtelWiringMode;
+  /**
+   * Span-visibility problems found (each also a diag warning): with GenAI span mapping on, spans
+   * provably may not see, so calls inside them would not be governed. 0 when all is seen.
+   */
+  spanWarnings: number;
 }
 
 export interface ProvablyController {
@@ -75,6 +83,8 @@ function passiveController(): ProvablyController {
         internalErrors: 0,
         storeErrors: 0,
         dropped: 0,
+        otelWiring: 'pending',
+        spanWarnings: 0,
       };
     },
     async shutdown() {},

@@ -13,7 +13,15 @@ import {
 } from '../intercept/index.js';
 import { readRecorderConfig } from '../record/config.js';
 import type { CallRecording, Recorder } from '../record/types.js';
-import { activeScope, readScopeOptions, setupScopes, shutdownScopes } from '../scope/index.js';
+import {
+  activeScope,
+  otelWiring,
+  readScopeOptions,
+  setupScopes,
+  shutdownScopes,
+  spanWarnings,
+  wireForSpanMapping,
+} from '../scope/index.js';
 import { readCheckpointConfig } from './checkpoint-config.js';
 import { controller, installController, type ProvablyController } from './controller.js';
 import type { Pipeline } from './pipeline.js';
@@ -95,6 +103,8 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
         internalErrors: i.internalErrors,
         storeErrors: r?.storeErrors ?? 0,
         dropped: r?.dropped ?? 0,
+        otelWiring: otelWiring(),
+        spanWarnings: spanWarnings(),
       };
     },
     async shutdown() {
@@ -123,6 +133,8 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   });
   installController(c);
   if (!startEnabled) c.enabled = false;
+  // GenAI mode: OpenTelemetry must be real before the app's first module takes a tracer.
+  wireForSpanMapping();
 
   // When the host runs out of work: wait for rows still in flight, checkpoint them and flush
   // provably's own span exporter. Nothing is closed — an app may schedule more work from

@@ -14,7 +14,7 @@ import type { Context, ContextManager, Span, TracerProvider } from '@opentelemet
 import type { OtelWiringMode, ScopeSetupOptions } from './types.js';
 
 /** Key of the API's global registry (major version 1). */
-const OTEL_REGISTRY_KEY = Symbol.for('opentelemetry.js.api.1');
+export const REGISTRY_KEY: symbol = Symbol.for('opentelemetry.js.api.1');
 /** Key under which the API stores the active span in a Context. */
 export const SPAN_KEY: symbol = Symbol.for('OpenTelemetry Context Key SPAN');
 /** Key under which interceptContext / selfEgress store their frame in a Context. */
@@ -34,7 +34,7 @@ let registryCache: OtelRegistry | undefined;
 
 export function otelRegistry(): OtelRegistry | undefined {
   if (registryCache !== undefined) return registryCache;
-  const r = bag[OTEL_REGISTRY_KEY];
+  const r = bag[REGISTRY_KEY];
   if (r !== null && typeof r === 'object') registryCache = r as OtelRegistry;
   return registryCache;
 }
@@ -94,6 +94,8 @@ export interface SharedScopeState {
     /** Flush/shutdown of what provably started (sdk-node, its own provider). */
     shutdown?: (() => Promise<void>) | undefined;
   };
+  /** Span-visibility problems reported (see visibility.ts): how many, and their keys. */
+  visibility: { warnings: number; keys: string[] };
 }
 
 const STATE_KEY = Symbol.for('provably.scope.state.v1');
@@ -104,12 +106,17 @@ function createState(): SharedScopeState {
     optionsGiven: false,
     parentOf: new WeakMap(),
     wiring: { mode: 'pending' },
+    visibility: { warnings: 0, keys: [] },
   };
 }
 
 export const sharedState: SharedScopeState = (() => {
   const existing = bag[STATE_KEY] as SharedScopeState | undefined;
-  if (existing !== undefined) return existing;
+  if (existing !== undefined) {
+    // Made by another copy of this module, possibly one from before this field existed.
+    existing.visibility ??= { warnings: 0, keys: [] };
+    return existing;
+  }
   const created = createState();
   Object.defineProperty(globalThis, STATE_KEY, { value: created, enumerable: false, configurable: true });
   return created;

@@ -18,11 +18,14 @@
  *   `gen_ai.agent.name` on the span or an ancestor, else the enclosing interceptContext's
  *   agent, else `defaultAgentId`.
  *
- * Wiring (b), the application owns OpenTelemetry: start your SDK before the first scope is
- * needed (the top of the main module is fine), or set PROVABLY_OTEL_SDK=off to start it
- * whenever you like; add `provablySpanProcessor()` to its `spanProcessors` for inheritance from
- * your own or your frameworks' spans. provably then registers nothing and its spans go through
- * your provider and exporters.
+ * Wiring (b), the application owns OpenTelemetry: start your SDK whenever you like — before
+ * the first scope, or later (it takes over from provably's registration, see handover.ts) — or
+ * set PROVABLY_OTEL_SDK=off so provably never registers; add `provablySpanProcessor()` to its
+ * `spanProcessors` for inheritance from your own or your frameworks' spans. provably's spans
+ * then go through your provider and exporters.
+ *
+ * GenAI mode wires OpenTelemetry at preload (span-mapping.ts) and reports at start whatever
+ * spans it may not see (visibility.ts, `provablyStatus().spanWarnings`).
  */
 export { GEN_AI_ATTRIBUTES, SCOPE_ATTRIBUTES } from './attributes.js';
 export { agentRun, interceptContext, selfEgress } from './context.js';
@@ -35,6 +38,7 @@ export {
   setupScopes,
   traceExportRequested,
 } from './setup.js';
+export { wireForSpanMapping } from './span-mapping.js';
 export type {
   ActiveScope,
   InterceptContextOptions,
@@ -42,4 +46,5 @@ export type {
   OtelWiringMode,
   ScopeSetupOptions,
 } from './types.js';
+export { spanWarnings } from './visibility.js';
 export { ensureOtel, otelWiring, shutdownScopes } from './wiring.js';

@@ -20,8 +20,9 @@ export interface InterceptContextOptions {
 
 /**
  * Who owns the OpenTelemetry globals (context manager, tracer provider).
- * - `auto`: provably registers a minimal standalone setup on first need, but only if nothing is
- *   registered by then; an application that started its own SDK first is detected and left alone.
+ * - `auto`: provably registers a minimal standalone setup on first need (at preload with the
+ *   GenAI mapping on), but only if nothing is registered by then; an application that started
+ *   its own SDK first is detected and left alone, one that starts it later takes over.
  * - `off`: the application owns its SDK; provably never registers anything global.
  */
 export type OtelSdkMode = 'auto' | 'off';
@@ -41,7 +42,7 @@ export interface ScopeSetupOptions {
   traceExport?: boolean;
 }
 
-/** What provably did about the OpenTelemetry globals (decided once, at first need). */
+/** What provably did about the OpenTelemetry globals (decided at first need, or at preload in GenAI mode). */
 export type OtelWiringMode =
   /** No scope has been needed yet: nothing loaded, nothing registered. */
   | 'pending'
@@ -49,7 +50,10 @@ export type OtelWiringMode =
   | 'standalone'
   /** provably started `@opentelemetry/sdk-node` (trace export requested through OTEL_*). */
   | 'standalone-export'
-  /** The application had registered OpenTelemetry globals first: provably registered nothing. */
+  /**
+   * The application owns the OpenTelemetry globals: registered first (provably registered
+   * nothing), or registered after provably and took over.
+   */
   | 'app'
   /** PROVABLY_OTEL_SDK=off: provably registers nothing. */
   | 'off'

@@ -1,7 +1,7 @@
 /**
- * OpenTelemetry wiring, decided once, at the first moment a scope is needed (the first
- * interceptContext call, or a GenAI-mode scope check; never at import or preload), so that an
- * application starting its own SDK at the top of its main module is seen first:
+ * OpenTelemetry wiring, decided once: at preload when the GenAI span mapping is on (see
+ * span-mapping.ts: tracers taken by the app's first modules must be real), otherwise at the
+ * first moment a scope is needed (the first interceptContext call), never at import:
  *
  * - `otelSdk: 'off'` → register nothing (the application owns OpenTelemetry);
  * - something already registered (context manager or tracer provider) → 'app': register nothing;
@@ -9,22 +9,35 @@
  * - nothing registered, trace export requested through OTEL_* → start `@opentelemetry/sdk-node`
  *   (traces only) and track span parents through its provider;
  * - nothing registered → register an AsyncLocalStorage context manager and a TracerProvider from
- *   `@opentelemetry/sdk-trace` carrying provably's span processor.
+ *   `@opentelemetry/sdk-trace` carrying provably's span processor, both deferred (loaded at first
+ *   use), and let an application that registers its own SDK later take over (handover.ts).
  *
- * Packages are loaded here and only here, synchronously (see load.ts).
+ * Packages are loaded synchronously through load.ts, on first use only.
  */
+
+import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
 import type { Context, Span, SpanOptions, Tracer, TracerProvider } from '@opentelemetry/api';
-import type * as AsyncHooksModule from '@opentelemetry/context-async-hooks';
 import type * as SdkNodeModule from '@opentelemetry/sdk-node';
 import type * as SdkTraceModule from '@opentelemetry/sdk-trace';
 import { diag } from '../diag/index.js';
 import { VERSION } from '../version.js';
-import { otelRegistry, registeredContextManager, registeredTracerProvider, sharedState } from './globals.js';
+import { DeferredContextManager } from './deferred-context.js';
+import { DeferredTracerProvider } from './deferred-provider.js';
+import {
+  type OtelRegistry,
+  otelRegistry,
+  REGISTRY_KEY,
+  registeredContextManager,
+  registeredTracerProvider,
+  sharedState,
+} from './globals.js';
+import { watchForHandover } from './handover.js';
 import { loadSync } from './load.js';
 import { provablySpanProcessor, rememberParent } from './processor.js';
 import { scopeOptions, traceExportRequested } from './setup.js';
 import type { OtelWiringMode } from './types.js';
+import { packageJsonOf, warnSpanVisibility } from './visibility.js';
 
 export const TRACER_NAME = 'provably';
 
@@ -115,24 +128,77 @@ export function scopeTracer(): Tracer | undefined {
   return wiring.privateProvider?.getTracer(TRACER_NAME, VERSION) ?? undefined;
 }
 
+/**
+ * Registers provably's context manager and tracer provider straight into the registry every
+ * copy of `@opentelemetry/api` 1.x reads (see globals.ts), as the API's own registerGlobal
+ * would, but without loading the API: both are deferred (deferred-context.ts,
+ * deferred-provider.ts), so registering costs nothing until a span is started or made active.
+ * The registry's version is that of the API provably depends on, the one its objects implement.
+ */
 function registerStandalone(): OtelWiringMode {
-  const api = loadSync<typeof OtelApi>('@opentelemetry/api');
-  const { AsyncLocalStorageContextManager } = loadSync<typeof AsyncHooksModule>(
-    '@opentelemetry/context-async-hooks',
-  );
-  const { TracerProvider: SdkTracerProvider } = loadSync<typeof SdkTraceModule>('@opentelemetry/sdk-trace');
-  // Loading runs no application code, but check again: a registration must never collide.
-  const reg = otelRegistry();
-  if (reg?.context !== undefined || reg?.trace !== undefined) return 'app';
-  const provider = new SdkTracerProvider({ spanProcessors: [provablySpanProcessor()] });
-  const okContext = api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const okTrace = api.trace.setGlobalTracerProvider(provider);
-  if (!okContext || !okTrace) {
-    diag.warn('OpenTelemetry registration for provably scopes was refused (see the OpenTelemetry diag log)');
-    return 'unavailable';
+  const bag = globalThis as unknown as Record<symbol, OtelRegistry | undefined>;
+  const existing = bag[REGISTRY_KEY];
+  if (existing?.context !== undefined || existing?.trace !== undefined) return 'app';
+  let registry = existing;
+  if (registry === undefined) {
+    const version = ownApiVersion();
+    if (version === undefined) {
+      diag.warn('cannot find @opentelemetry/api: provably registers no OpenTelemetry globals');
+      return 'unavailable';
+    }
+    // Same shape as the API makes it: `version` fixed for the life of the process.
+    registry = Object.defineProperty({}, 'version', { value: version, enumerable: true }) as OtelRegistry;
+    bag[REGISTRY_KEY] = registry;
   }
+  const provider = new DeferredTracerProvider(buildOwnProvider);
+  registry.context = new DeferredContextManager();
+  registry.trace = provider;
   sharedState.wiring.shutdown = () => provider.shutdown();
+  const watched = watchForHandover({
+    onHandover(slot) {
+      if (slot === 'trace') provider.handOver(registeredTracerProvider() ?? provider);
+      sharedState.wiring.mode = 'app';
+      diag.info(
+        `the application registered its own OpenTelemetry ${slot === 'trace' ? 'tracer provider' : 'context manager'} ` +
+          'after provably: it takes over (add provablySpanProcessor() to it for scope inheritance)',
+      );
+    },
+    onRefused(slot, version) {
+      warnSpanVisibility(
+        `refused:${slot}`,
+        `an @opentelemetry/api copy of a version other than v${version} tried to register its ${slot} ` +
+          'after provably and was refused by the API: its exporters get no spans, and if that copy is newer ' +
+          `than v${version} its spans are no-ops provably cannot see (calls inside them are NOT governed)`,
+      );
+    },
+  });
+  if (!watched)
+    diag.debug('the OpenTelemetry registry cannot be watched: a later app registration is refused');
   return 'standalone';
+}
+
+/** Version of the `@opentelemetry/api` provably itself resolves (its package.json, not loaded). */
+function ownApiVersion(): string | undefined {
+  try {
+    return packageJsonOf(createRequire(import.meta.url).resolve('@opentelemetry/api'))?.version;
+  } catch {
+    return undefined;
+  }
+}
+
+function buildOwnProvider(): TracerProvider {
+  try {
+    const { TracerProvider: SdkTracerProvider } = loadSync<typeof SdkTraceModule>('@opentelemetry/sdk-trace');
+    return new SdkTracerProvider({ spanProcessors: [provablySpanProcessor()] });
+  } catch (err) {
+    warnSpanVisibility(
+      'no-sdk-trace',
+      'cannot load @opentelemetry/sdk-trace: spans have no attributes provably can read, so span scopes ' +
+        '(GenAI tool spans, provably.* attributes) are NOT seen; interceptContext still works',
+    );
+    diag.debug('sdk-trace load failure', err);
+    return new (loadSync<typeof OtelApi>('@opentelemetry/api').ProxyTracerProvider)();
+  }
 }
 
 /**
