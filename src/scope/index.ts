@@ -28,6 +28,7 @@ export { GEN_AI_ATTRIBUTES, SCOPE_ATTRIBUTES } from './attributes.js';
 export { agentRun, interceptContext, selfEgress } from './context.js';
 export { provablySpanProcessor } from './processor.js';
 export { activeScope } from './resolve.js';
+export { processScope, setProcessScope } from './root.js';
 export {
   DEFAULT_AGENT_ID,
   readScopeOptions,
@@ -42,4 +43,4 @@ export type {
   OtelWiringMode,
   ScopeSetupOptions,
 } from './types.js';
-export { ensureOtel, otelWiring, shutdownScopes } from './wiring.js';
+export { ensureOtel, otelWiring, scheduleEnsureOtel, shutdownScopes } from './wiring.js';
