@@ -43,7 +43,8 @@ export function carrierOf(scope: ActiveScope): ScopeCarrier {
     agentId: scope.agentId,
     actionName: scope.actionName,
     interceptIndex: scope.interceptIndex,
-    traceparent: scope.traceId !== null && scope.spanId !== null ? `00-${scope.traceId}-${scope.spanId}-01` : null,
+    traceparent:
+      scope.traceId !== null && scope.spanId !== null ? `00-${scope.traceId}-${scope.spanId}-01` : null,
   };
 }
 
@@ -69,10 +70,16 @@ export function carrierFromEnv(env: Env): ScopeCarrier | undefined {
     return undefined;
   }
   if (agentId === undefined || agentId.trim() === '') {
-    throw new ProvablyConfigError(SCOPE_ENV.agentId, `must be set (non-empty) when ${SCOPE_ENV.actionName} is`);
+    throw new ProvablyConfigError(
+      SCOPE_ENV.agentId,
+      `must be set (non-empty) when ${SCOPE_ENV.actionName} is`,
+    );
   }
   if (actionName === undefined || actionName.trim() === '') {
-    throw new ProvablyConfigError(SCOPE_ENV.actionName, `must be set (non-empty) when ${SCOPE_ENV.agentId} is`);
+    throw new ProvablyConfigError(
+      SCOPE_ENV.actionName,
+      `must be set (non-empty) when ${SCOPE_ENV.agentId} is`,
+    );
   }
   const index = env[SCOPE_ENV.interceptIndex];
   let interceptIndex: number | null = null;
@@ -81,7 +88,12 @@ export function carrierFromEnv(env: Env): ScopeCarrier | undefined {
   }
   // A malformed TRACEPARENT (another tool may set it) only costs the trace link, not the scope.
   const tp = env[SCOPE_ENV.traceparent]?.trim().toLowerCase();
-  return { agentId, actionName, interceptIndex, traceparent: tp !== undefined && validTraceparent(tp) ? tp : null };
+  return {
+    agentId,
+    actionName,
+    interceptIndex,
+    traceparent: tp !== undefined && validTraceparent(tp) ? tp : null,
+  };
 }
 
 /** A carrier received through worker environment data (shape-checked: it crossed a boundary). */

@@ -16,8 +16,8 @@
  * spawnSync returns `{ error }` like any failed spawn, the other two throw.
  */
 import childProcess from 'node:child_process';
-import { constants } from 'node:os';
 import { syncBuiltinESMExports } from 'node:module';
+import { constants } from 'node:os';
 import type { ChildExecutablesPolicy } from '../config/child-executables.js';
 import { diag } from '../diag/index.js';
 import { ProvablyBlockedError } from '../errors/index.js';
@@ -33,7 +33,10 @@ export interface ChildGovernance {
 }
 
 type Env = Record<string, string | undefined>;
-type Decision = { kind: 'pass' } | { kind: 'govern'; env: Env } | { kind: 'refuse'; error: ProvablyBlockedError };
+type Decision =
+  | { kind: 'pass' }
+  | { kind: 'govern'; env: Env }
+  | { kind: 'refuse'; error: ProvablyBlockedError };
 
 const UV_EMFILE = -constants.errno.EMFILE;
 
@@ -41,12 +44,7 @@ const UV_EMFILE = -constants.errno.EMFILE;
  * What to do with a child about to start. Never throws: an internal failure inside a scope is a
  * refusal (fail closed), outside a scope a pass.
  */
-export function decide(
-  gov: ChildGovernance,
-  file: string,
-  env: Env,
-  cwd: string | undefined,
-): Decision {
+export function decide(gov: ChildGovernance, file: string, env: Env, cwd: string | undefined): Decision {
   let scope: ActiveScope | undefined;
   try {
     scope = gov.resolveScope();
@@ -67,7 +65,8 @@ export function decide(
       return {
         kind: 'refuse',
         error: new ProvablyBlockedError(file, scope.agentId, scope.actionName, {
-          detail: "a child process inside a provably scope, and provably's preload file was not found to pass on",
+          detail:
+            "a child process inside a provably scope, and provably's preload file was not found to pass on",
         }),
       };
     }
@@ -114,10 +113,11 @@ export function installChildGovernance(gov: ChildGovernance): () => void {
   };
 
   const mod = childProcess as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const originals = { spawnSync: mod.spawnSync, execSync: mod.execSync, execFileSync: mod.execFileSync } as Record<
-    string,
-    (...args: unknown[]) => unknown
-  >;
+  const originals = {
+    spawnSync: mod.spawnSync,
+    execSync: mod.execSync,
+    execFileSync: mod.execFileSync,
+  } as Record<string, (...args: unknown[]) => unknown>;
   mod.spawnSync = wrapSync(gov, originals.spawnSync as (...a: unknown[]) => unknown, 'file', 'return');
   mod.execSync = wrapSync(gov, originals.execSync as (...a: unknown[]) => unknown, 'command', 'throw');
   mod.execFileSync = wrapSync(gov, originals.execFileSync as (...a: unknown[]) => unknown, 'file', 'throw');
@@ -176,7 +176,8 @@ function wrapSync(
     if (typeof head !== 'string') return original.apply(this, args);
     // spawnSync/execFileSync(file, args?, options?): options sit after args when args are given
     // (or passed as undefined/null).
-    const argsGiven = Array.isArray(second) || ((second === undefined || second === null) && third !== undefined);
+    const argsGiven =
+      Array.isArray(second) || ((second === undefined || second === null) && third !== undefined);
     const optionsIndex = first === 'command' || !argsGiven ? 1 : 2;
     const raw = args[optionsIndex];
     const options = (raw !== null && typeof raw === 'object' ? raw : {}) as {
@@ -187,7 +188,10 @@ function wrapSync(
     const shell = first === 'command' || options.shell ? shellOf(options.shell) : undefined;
     const file = shell ?? head;
     const env = { ...(options.env ?? process.env) };
-    const cwd = options.cwd === undefined ? undefined : String(options.cwd instanceof URL ? options.cwd.pathname : options.cwd);
+    const cwd =
+      options.cwd === undefined
+        ? undefined
+        : String(options.cwd instanceof URL ? options.cwd.pathname : options.cwd);
     const d = decide(gov, file, env, cwd);
     if (d.kind === 'pass') return original.apply(this, args);
     if (d.kind === 'refuse') {

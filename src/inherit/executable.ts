@@ -42,7 +42,11 @@ function isExecutableFile(p: string): boolean {
 }
 
 /** Resolves `file` as spawn would, with the child's PATH (`pathEnv`) and cwd. */
-export function resolveExecutable(file: string, pathEnv: string | undefined, cwd: string | undefined): ResolvedExecutable {
+export function resolveExecutable(
+  file: string,
+  pathEnv: string | undefined,
+  cwd: string | undefined,
+): ResolvedExecutable {
   let path: string | null = null;
   if (file.includes('/') || file.includes('\\')) {
     path = isAbsolute(file) ? file : resolve(cwd ?? process.cwd(), file);
@@ -65,7 +69,9 @@ export function resolveExecutable(file: string, pathEnv: string | undefined, cwd
 /** Whether the allowlist lets this non-Node executable start inside a scope. */
 export function isAllowedExecutable(exe: ResolvedExecutable, policy: ChildExecutablesPolicy): boolean {
   if (policy.all) return true;
-  const names = [exe.given, exe.path, exe.real].filter((n): n is string => n !== null).map((n) => basename(n));
+  const names = [exe.given, exe.path, exe.real]
+    .filter((n): n is string => n !== null)
+    .map((n) => basename(n));
   if (!exe.given.includes('/') && policy.names.has(exe.given)) return true;
   if (names.some((n) => policy.names.has(n))) return true;
   return [exe.path, exe.real].some((p) => p !== null && policy.paths.has(p));

@@ -38,13 +38,22 @@ export function installWorkerGovernance(gov: WorkerGovernance): () => void {
       }
       const files = registerFiles();
       if (files === null) {
-        throw new ProvablyBlockedError(`worker:${String(filename).slice(0, 100)}`, scope.agentId, scope.actionName, {
-          detail: "a worker thread inside a provably scope, and provably's preload file was not found to pass on",
-        });
+        throw new ProvablyBlockedError(
+          `worker:${String(filename).slice(0, 100)}`,
+          scope.agentId,
+          scope.actionName,
+          {
+            detail:
+              "a worker thread inside a provably scope, and provably's preload file was not found to pass on",
+          },
+        );
       }
       const [file, next] = governed(filename, options ?? {}, files);
       const previous = workerThreads.getEnvironmentData(SCOPE_DATA_KEY);
-      workerThreads.setEnvironmentData(SCOPE_DATA_KEY, carrierOf(scope) as unknown as workerThreads.Serializable);
+      workerThreads.setEnvironmentData(
+        SCOPE_DATA_KEY,
+        carrierOf(scope) as unknown as workerThreads.Serializable,
+      );
       try {
         super(file, next);
       } finally {
@@ -76,10 +85,15 @@ function governed(
   files: RegisterFiles,
 ): [string | URL, WorkerOptions] {
   const next: WorkerOptions = { ...options };
-  if (options.env !== undefined && options.env !== workerThreads.SHARE_ENV && typeof options.env === 'object') {
+  if (
+    options.env !== undefined &&
+    options.env !== workerThreads.SHARE_ENV &&
+    typeof options.env === 'object'
+  ) {
     const env = { ...(options.env as Record<string, string | undefined>) };
     for (const [name, value] of Object.entries(process.env)) {
-      if ((name.startsWith('PROVABLY_') || name === 'POSTGRES_URL') && env[name] === undefined) env[name] = value;
+      if ((name.startsWith('PROVABLY_') || name === 'POSTGRES_URL') && env[name] === undefined)
+        env[name] = value;
     }
     // These would switch governance off inside the worker.
     delete env.PROVABLY_DISABLED;

@@ -21,7 +21,12 @@ interface ErrorLike {
 interface Task {
   label: string;
   preloaded: boolean;
-  env: { agent: string | null; action: string | null; traceparent: string | null; nodeOptions: string | null };
+  env: {
+    agent: string | null;
+    action: string | null;
+    traceparent: string | null;
+    nodeOptions: string | null;
+  };
   trusted: { ok: boolean; status?: number; error?: ErrorLike };
   untrusted: { ok: boolean; error?: ErrorLike };
 }
@@ -61,10 +66,10 @@ describeE2E('child processes inherit the scope', (backend) => {
     const untrustedConnections = servers.untrusted.connections;
     const untrustedLog = servers.untrusted.log.length;
 
-    const run = await runAgent<{ scoped: Record<string, unknown> & { traceId: string; spanId: string }; unscoped: { bash: Settled; node: Settled } }>(
-      'inherit-child.mjs',
-      { env: store.env(servers.env) },
-    );
+    const run = await runAgent<{
+      scoped: Record<string, unknown> & { traceId: string; spanId: string };
+      unscoped: { bash: Settled; node: Settled };
+    }>('inherit-child.mjs', { env: store.env(servers.env) });
     const s = run.result.scoped;
     expect(s.traceId).toMatch(/^[0-9a-f]{32}$/);
 
@@ -75,7 +80,11 @@ describeE2E('child processes inherit the scope', (backend) => {
       ['exec-file-sync', taskOfSync(s.execFileSync as Sync)],
     ];
     for (const [label, task] of nodeChildren) {
-      expect(task, label).toMatchObject({ label, preloaded: true, env: { agent: 'agent-c', action: 'act-c' } });
+      expect(task, label).toMatchObject({
+        label,
+        preloaded: true,
+        env: { agent: 'agent-c', action: 'act-c' },
+      });
       expect(task.env.traceparent).toMatch(new RegExp(`^00-${s.traceId}-${s.spanId}-01$`));
       expect(task.env.nodeOptions).toContain('--import=file://');
       expect(task.trusted, label).toMatchObject({ ok: true, status: 200 });
@@ -86,16 +95,30 @@ describeE2E('child processes inherit the scope', (backend) => {
     const refusedAsync = [s.exec, s.execFile] as Array<{ error?: ErrorLike; thrown?: ErrorLike }>;
     for (const r of refusedAsync) {
       expect(r.thrown).toBeUndefined();
-      expect(r.error).toMatchObject({ name: 'ProvablyBlockedError', code: 'PROVABLY_BLOCKED', agentId: 'agent-c' });
+      expect(r.error).toMatchObject({
+        name: 'ProvablyBlockedError',
+        code: 'PROVABLY_BLOCKED',
+        agentId: 'agent-c',
+      });
     }
     for (const r of [s.spawnBash, s.spawnShell] as Settled[]) {
-      expect(r.error).toMatchObject({ name: 'ProvablyBlockedError', code: 'PROVABLY_BLOCKED', agentId: 'agent-c' });
+      expect(r.error).toMatchObject({
+        name: 'ProvablyBlockedError',
+        code: 'PROVABLY_BLOCKED',
+        agentId: 'agent-c',
+      });
       expect(r.task).toBeUndefined();
     }
     expect((s.spawnShell as Settled).error?.url).toBe('/bin/sh');
-    expect(s.spawnSync).toMatchObject({ ok: true, value: { error: { name: 'ProvablyBlockedError' }, status: null } });
+    expect(s.spawnSync).toMatchObject({
+      ok: true,
+      value: { error: { name: 'ProvablyBlockedError' }, status: null },
+    });
     for (const r of [s.execSync, s.execFileSyncBash] as Sync[]) {
-      expect(r).toMatchObject({ ok: false, error: { name: 'ProvablyBlockedError', code: 'PROVABLY_BLOCKED' } });
+      expect(r).toMatchObject({
+        ok: false,
+        error: { name: 'ProvablyBlockedError', code: 'PROVABLY_BLOCKED' },
+      });
     }
 
     // Outside the scope: bash runs, and a Node child is not put in any scope.
@@ -108,7 +131,9 @@ describeE2E('child processes inherit the scope', (backend) => {
     });
 
     // The untrusted server saw the unscoped child only: no refused executable ever connected.
-    expect(servers.untrusted.log.slice(untrustedLog).map((l) => l.path)).toEqual(['/json?from=unscoped-child']);
+    expect(servers.untrusted.log.slice(untrustedLog).map((l) => l.path)).toEqual([
+      '/json?from=unscoped-child',
+    ]);
     expect(servers.untrusted.connections - untrustedConnections).toBe(1);
 
     // One row per Node child's trusted call, in the parent's scope and trace, each its own span.
@@ -139,9 +164,11 @@ describeE2E('child processes inherit the scope', (backend) => {
       untrusted: { ok: false },
     });
     // Only the fixture's unscoped Node child (outside the scope) reached the untrusted server.
-    expect(servers.untrusted.log.slice(untrustedLog).map((l) => l.path)).toEqual(['/json?from=unscoped-child']);
-    expect((await store.rows()).map((row) => [row.agentId, row.actionName, new URL(row.url).search])).toEqual([
-      ['agent-c', 'act-c', '?from=via-bash'],
+    expect(servers.untrusted.log.slice(untrustedLog).map((l) => l.path)).toEqual([
+      '/json?from=unscoped-child',
     ]);
+    expect((await store.rows()).map((row) => [row.agentId, row.actionName, new URL(row.url).search])).toEqual(
+      [['agent-c', 'act-c', '?from=via-bash']],
+    );
   });
 });

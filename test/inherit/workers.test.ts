@@ -7,9 +7,9 @@
  * A worker outside any scope is untouched.
  */
 import { expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
 import { runAgent, useAgentServers } from '../e2e/child.js';
 import { describeE2E, useE2EStores } from '../e2e/stores.js';
+import { runCli } from '../helpers/cli.js';
 
 interface TaskReport {
   label: string;
@@ -34,7 +34,13 @@ interface WorkerOutcome {
   constructError?: ErrorLike;
 }
 interface WorkerResult {
-  scoped: { traceId: string; spanId: string; file: WorkerOutcome; noExecArgv: WorkerOutcome; eval: WorkerOutcome };
+  scoped: {
+    traceId: string;
+    spanId: string;
+    file: WorkerOutcome;
+    noExecArgv: WorkerOutcome;
+    eval: WorkerOutcome;
+  };
   unscoped: WorkerOutcome;
   isWorkerClass: boolean;
 }
@@ -81,13 +87,19 @@ describeE2E('worker threads inherit the scope', (backend) => {
         // store's `locked` error as the cause.
         for (const c of [m.trusted, m.untrusted]) {
           expect(c.ok).toBe(false);
-          expect(chain(c.error).some((e) => e.code === 'PROVABLY_STORE_ERROR' && e.reason === 'locked')).toBe(true);
+          expect(chain(c.error).some((e) => e.code === 'PROVABLY_STORE_ERROR' && e.reason === 'locked')).toBe(
+            true,
+          );
         }
       }
     }
     // The unscoped worker did whatever it liked (it has the preload: file workers inherit execArgv).
     expect(r.unscoped.code).toBe(0);
-    expect(r.unscoped.message).toMatchObject({ label: 'unscoped', trusted: { ok: true }, untrusted: { ok: true } });
+    expect(r.unscoped.message).toMatchObject({
+      label: 'unscoped',
+      trusted: { ok: true },
+      untrusted: { ok: true },
+    });
 
     // The untrusted server only ever saw the unscoped worker: one connection, one request.
     expect(servers.untrusted.log.slice(untrustedLog).map((l) => l.path)).toEqual(['/json?from=unscoped']);
@@ -132,7 +144,12 @@ describeE2E('worker threads never corrupt the store', (backend) => {
       env: store.env({ ...servers.env, PROVABLY_CHECKPOINT_EVERY: '1' }),
     });
     const r = run.result;
-    const [read, call, throws, exits] = r.workers as [WorkerOutcome, WorkerOutcome, WorkerOutcome, WorkerOutcome];
+    const [read, call, throws, exits] = r.workers as [
+      WorkerOutcome,
+      WorkerOutcome,
+      WorkerOutcome,
+      WorkerOutcome,
+    ];
     const readMessage = read.message as unknown as { ok: boolean; reason?: string; rows?: number };
     if (backend === 'pglite') {
       // The documented error, never a takeover of the main thread's lock.
@@ -153,7 +170,9 @@ describeE2E('worker threads never corrupt the store', (backend) => {
     const mainRows = rows.filter((row) => row.actionName === 'main').map((row) => new URL(row.url).search);
     for (const i of [0, 1, 2, 3]) expect(mainRows).toContain(`?main=${i}`);
     if (backend === 'postgres') {
-      const workerRows = rows.filter((row) => row.actionName === 'workers').map((row) => new URL(row.url).search);
+      const workerRows = rows
+        .filter((row) => row.actionName === 'workers')
+        .map((row) => new URL(row.url).search);
       for (const label of ['call', 'throws', 'exits']) expect(workerRows).toContain(`?from=${label}`);
     } else {
       expect(rows.filter((row) => row.actionName === 'workers')).toEqual([]);
