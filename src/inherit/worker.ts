@@ -100,8 +100,11 @@ function governed(
     delete env.PROVABLY_ENABLED;
     next.env = env;
   }
+  // File workers and ESM eval workers (which go through the module loader) run --import preloads.
+  const execArgv = options.execArgv ?? process.execArgv;
+  if (!loadsPreload(execArgv, files)) next.execArgv = [...execArgv, `--import=${files.esmUrl}`];
   if (options.eval === true && typeof filename === 'string') {
-    // An eval worker runs no --import preload: the preload becomes its first statement
+    // A CommonJS eval worker runs no --import preload: the preload becomes its first statement
     // (CommonJS, synchronous, so it has run before anything else in the code), on the same line
     // so the code's line numbers do not move, after a leading "use strict" so that still counts.
     const req = JSON.stringify(files.cjsPath);
@@ -109,7 +112,5 @@ function governed(
     const directive = /^\s*(['"])use strict\1;?/.exec(filename)?.[0] ?? '';
     return [`${directive}${load}${filename.slice(directive.length)}`, next];
   }
-  const execArgv = options.execArgv ?? process.execArgv;
-  if (!loadsPreload(execArgv, files)) next.execArgv = [...execArgv, `--import=${files.esmUrl}`];
   return [filename, next];
 }

@@ -130,11 +130,15 @@ describeE2E('child processes inherit the scope', (backend) => {
       untrusted: { ok: true },
     });
 
-    // The untrusted server saw the unscoped child only: no refused executable ever connected.
+    // Residual limit (README): a non-Node binary named `node` is taken for Node and runs.
+    expect(s.renamedBash).toMatchObject({ code: 0, out: 'connected\n' });
+
+    // The untrusted server saw the unscoped child's request and the renamed binary's raw
+    // connection only: no refused executable ever connected.
     expect(servers.untrusted.log.slice(untrustedLog).map((l) => l.path)).toEqual([
       '/json?from=unscoped-child',
     ]);
-    expect(servers.untrusted.connections - untrustedConnections).toBe(1);
+    expect(servers.untrusted.connections - untrustedConnections).toBe(2);
 
     // One row per Node child's trusted call, in the parent's scope and trace, each its own span.
     const rows = await store.rows();
@@ -145,17 +149,25 @@ describeE2E('child processes inherit the scope', (backend) => {
       expect(row).toMatchObject({ agentId: 'agent-c', actionName: 'act-c', traceId: s.traceId });
       expect(row.spanId).not.toBe(s.spanId);
     }
-  });
+  }, 120_000);
 
   it('PROVABLY_CHILD_EXECUTABLES allows bash; a Node program it starts is still governed', async () => {
     const store = await stores.fresh();
     await store.trust(`${servers.trusted.url}/json`);
     const untrustedLog = servers.untrusted.log.length;
-    const run = await runAgent<{ scoped: { bash: Settled; viaBash: Settled } }>('inherit-child.mjs', {
-      env: store.env({ ...servers.env, MODE: 'allow', PROVABLY_CHILD_EXECUTABLES: 'git, bash' }),
-    });
+    const untrustedConnections = servers.untrusted.connections;
+    const run = await runAgent<{ scoped: { bash: Settled; bashConnect: Settled; viaBash: Settled } }>(
+      'inherit-child.mjs',
+      {
+        env: store.env({ ...servers.env, MODE: 'allow', PROVABLY_CHILD_EXECUTABLES: 'git, bash' }),
+      },
+    );
     const s = run.result.scoped;
     expect(s.bash).toMatchObject({ code: 0, out: 'allowed\n' });
+    // Residual limit (README): what an allowed executable does on the network is not governed —
+    // its raw connection reached the untrusted server (plus the fixture's unscoped child's).
+    expect(s.bashConnect).toMatchObject({ code: 0, out: 'connected\n' });
+    expect(servers.untrusted.connections - untrustedConnections).toBe(2);
     expect(s.viaBash.task).toMatchObject({
       label: 'via-bash',
       preloaded: true,
@@ -170,5 +182,37 @@ describeE2E('child processes inherit the scope', (backend) => {
     expect((await store.rows()).map((row) => [row.agentId, row.actionName, new URL(row.url).search])).toEqual(
       [['agent-c', 'act-c', '?from=via-bash']],
     );
-  });
+  }, 120_000);
+});
+
+describeE2E('code that captured child_process / Worker before the preload', (backend) => {
+  const stores = useE2EStores(backend);
+
+  it('residual limit: captured spawnSync and Worker are not governed; a captured spawn still is', async () => {
+    const store = await stores.fresh();
+    await store.trust(`${servers.trusted.url}/json`);
+    const untrustedLog = servers.untrusted.log.length;
+    const untrustedConnections = servers.untrusted.connections;
+    const run = await runAgent<{
+      asyncSpawn: Settled;
+      sync: { status: number | null; out: string };
+      worker: { code: number; message: Task };
+    }>('inherit-early.mjs', {
+      preload: 'none',
+      env: store.env({
+        ...servers.env,
+        NODE_OPTIONS: '--import ./test/fixtures/e2e/inherit-capture-early.mjs --import provably/register',
+      }),
+    });
+    const r = run.result;
+    expect(r.asyncSpawn.error).toMatchObject({ name: 'ProvablyBlockedError', agentId: 'agent-e' });
+    expect(r.sync).toEqual({ status: 0, out: 'connected\n' });
+    expect(r.worker.message).toMatchObject({
+      label: 'early-worker',
+      preloaded: true,
+      untrusted: { ok: true },
+    });
+    expect(servers.untrusted.log.slice(untrustedLog).map((l) => l.path)).toEqual(['/json?from=early-worker']);
+    expect(servers.untrusted.connections - untrustedConnections).toBe(2);
+  }, 120_000);
 });

@@ -40,6 +40,7 @@ interface WorkerResult {
     file: WorkerOutcome;
     noExecArgv: WorkerOutcome;
     eval: WorkerOutcome;
+    esmEval: { code?: number; message?: unknown };
   };
   unscoped: WorkerOutcome;
   isWorkerClass: boolean;
@@ -93,6 +94,9 @@ describeE2E('worker threads inherit the scope', (backend) => {
         }
       }
     }
+    // An ESM eval worker has the preload before its first static import evaluates.
+    expect(r.scoped.esmEval).toEqual({ code: 0, message: { atImport: true, inBody: true } });
+
     // The unscoped worker did whatever it liked (it has the preload: file workers inherit execArgv).
     expect(r.unscoped.code).toBe(0);
     expect(r.unscoped.message).toMatchObject({
@@ -122,7 +126,7 @@ describeE2E('worker threads inherit the scope', (backend) => {
     } else {
       expect(rows).toEqual([]);
     }
-  });
+  }, 120_000);
 });
 
 interface SurvivalResult {
@@ -181,5 +185,5 @@ describeE2E('worker threads never corrupt the store', (backend) => {
     const verify = await runCli(['verify', '--json'], store.env());
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
-  });
+  }, 120_000);
 });
