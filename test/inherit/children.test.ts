@@ -216,3 +216,35 @@ describeE2E('code that captured child_process / Worker before the preload', (bac
     expect(servers.untrusted.connections - untrustedConnections).toBe(2);
   }, 120_000);
 });
+
+describeE2E('a Node child next to a parent that already uses the store', (backend) => {
+  const stores = useE2EStores(backend);
+
+  it('PostgreSQL: both record; embedded store: the child gets `locked` and its calls fail closed (residual limit)', async () => {
+    const store = await stores.fresh();
+    await store.trust(`${servers.trusted.url}/json`);
+    const trustedLog = servers.trusted.log.length;
+    const run = await runAgent<{ scoped: { parent: number; fork: Settled } }>('inherit-child.mjs', {
+      env: store.env({ ...servers.env, MODE: 'parent-first' }),
+    });
+    const { parent, fork } = run.result.scoped;
+    expect(parent).toBe(200);
+    const task = fork.task as Task;
+    expect(task).toMatchObject({ label: 'fork-after-parent', preloaded: true });
+    const rows = (await store.rows()).map((row) => new URL(row.url).search);
+    if (backend === 'postgres') {
+      expect(task.trusted).toMatchObject({ ok: true, status: 200 });
+      expect(rows.sort()).toEqual(['?from=fork-after-parent', '?from=parent']);
+    } else {
+      expect(task.trusted.ok).toBe(false);
+      expect(chain(task.trusted.error).some((e) => e.code === 'PROVABLY_STORE_ERROR')).toBe(true);
+      expect(JSON.stringify(task.trusted.error)).toContain('locked');
+      // The refused call never reached the server (the fixture's unscoped child's call did).
+      expect(servers.trusted.log.slice(trustedLog).map((l) => l.path)).toEqual([
+        '/json?from=parent',
+        '/json?from=unscoped-child',
+      ]);
+      expect(rows).toEqual(['?from=parent']);
+    }
+  }, 120_000);
+});
