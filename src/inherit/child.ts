@@ -13,7 +13,8 @@
  * streams, 'error' then 'close' on the next ticks, exec/execFile callbacks get the error); only
  * the error object is ours. The synchronous forms call an internal binding, so spawnSync,
  * execSync and execFileSync are wrapped on the module (and synced to ESM named imports):
- * spawnSync returns `{ error }` like any failed spawn, the other two throw.
+ * spawnSync returns `{ error }` like any failed spawn, the other two throw; the binding they end
+ * in is checked too (installSyncBackstop).
  */
 import childProcess from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
@@ -122,10 +123,55 @@ export function installChildGovernance(gov: ChildGovernance): () => void {
   mod.execSync = wrapSync(gov, originals.execSync as (...a: unknown[]) => unknown, 'command', 'throw');
   mod.execFileSync = wrapSync(gov, originals.execFileSync as (...a: unknown[]) => unknown, 'file', 'throw');
   syncBuiltinESMExports();
+  const undoBackstop = installSyncBackstop(gov);
   return () => {
+    undoBackstop();
     proto.spawn = originalSpawn;
     Object.assign(mod, originals);
     syncBuiltinESMExports();
+  };
+}
+
+/**
+ * The synchronous forms end in the `spawn_sync` binding, which Node looks up at every call: a
+ * check there also covers sync functions captured before the preload ran (and direct binding
+ * use). Refusals there can only take Node's errno path (`spawnSync <file> EACCES`); the module
+ * wrappers above give the ProvablyBlockedError first in every ordinary case.
+ */
+function installSyncBackstop(gov: ChildGovernance): () => void {
+  let binding: { spawn?: (options: SpawnOptions) => unknown } | undefined;
+  const quiet = process.noDeprecation;
+  try {
+    // process.binding is deprecated (documentation/pending only): keep --pending-deprecation quiet.
+    process.noDeprecation = true;
+    binding = (process as unknown as { binding(name: string): typeof binding }).binding('spawn_sync');
+  } catch {
+    binding = undefined;
+  } finally {
+    process.noDeprecation = quiet;
+  }
+  const original = binding?.spawn;
+  if (binding === undefined || typeof original !== 'function') {
+    diag.once(
+      'inherit.sync-backstop',
+      'debug',
+      'spawn_sync binding not reachable: sync forms checked at the module only',
+    );
+    return () => {};
+  }
+  const target = binding;
+  target.spawn = function governedSpawnSync(this: unknown, options: SpawnOptions) {
+    if (options === null || typeof options !== 'object' || typeof options.file !== 'string') {
+      return original.call(this, options);
+    }
+    const pairs = Array.isArray(options.envPairs) ? options.envPairs : envToPairs(process.env);
+    const d = decide(gov, options.file, pairsToEnv(pairs), options.cwd);
+    if (d.kind === 'pass') return original.call(this, options);
+    if (d.kind === 'govern') return original.call(this, { ...options, envPairs: envToPairs(d.env) });
+    return { pid: 0, output: null, status: null, signal: null, error: -constants.errno.EACCES };
+  };
+  return () => {
+    target.spawn = original;
   };
 }
 
