@@ -16,7 +16,8 @@
  * With the GenAI mapping on and no OpenTelemetry registered yet, the first call schedules the
  * wiring (next turn of the event loop, never inside the request's own creation).
  *
- * 4. otherwise the process scope (root.ts), when this thread/process inherited one.
+ * 4. otherwise the process scope (root.ts), when this thread/process inherited one — except in
+ *    a context with OpenTelemetry tracing suppressed (an SDK exporter's own I/O).
  *
  * traceId/spanId always come from the active span (null when its span context is invalid), or,
  * for the process scope, from the parent that passed it on.
@@ -72,9 +73,9 @@ export function activeScope(ctx?: Context): ActiveScope | undefined {
     }
     const span = c.getValue(SPAN_KEY) as Span | undefined;
     const frame = c.getValue(FRAME_KEY) as Frame | undefined;
-    if (!span && frame === undefined) return processScope();
+    if (!span && frame === undefined) return inherited(c);
     if (frame !== undefined && frame.kind === 'egress') return undefined;
-    return resolve(span || undefined, frame) ?? processScope();
+    return resolve(span || undefined, frame) ?? inherited(c);
   } catch (err) {
     // In a process that inherited a scope, ambiguity fails closed: the call stays governed.
     const inherited = processScope();
@@ -88,6 +89,20 @@ export function activeScope(ctx?: Context): ActiveScope | undefined {
     );
     return inherited;
   }
+}
+
+// OpenTelemetry's createContextKey(name) is Symbol.for(name); SDK span processors export with
+// this key set (suppressTracing), as does other telemetry self-I/O.
+const SUPPRESS_TRACING = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+
+/**
+ * The process scope for a context no explicit scope covers, unless the context is the
+ * telemetry pipeline's own (tracing suppressed): an exporter started in a process that inherited
+ * a scope must not have its exports refused or recorded as the agent's calls. Explicit scopes
+ * are unaffected (resolve() runs first).
+ */
+function inherited(c: Context): ActiveScope | undefined {
+  return c.getValue(SUPPRESS_TRACING) === true ? undefined : processScope();
 }
 
 interface Found {
