@@ -3,9 +3,11 @@
  * the recorder, and the transport interception. `register.ts` calls startProvably() once at
  * preload; nothing here touches the store or loads OpenTelemetry until the first governed call.
  */
+import { readChildExecutables } from '../config/child-executables.js';
 import { defaultOrgId, type Env, readFlag, readPositiveInt } from '../config/index.js';
 import { diag } from '../diag/index.js';
 import { ProvablyStoreError } from '../errors/index.js';
+import { adoptInheritedScope, installInheritance } from '../inherit/index.js';
 import {
   setInterceptBodyHook as applyHook,
   installInterception,
@@ -17,6 +19,7 @@ import {
   activeScope,
   otelWiring,
   readScopeOptions,
+  scheduleEnsureOtel,
   setupScopes,
   shutdownScopes,
   spanWarnings,
@@ -65,7 +68,10 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   const startEnabled = readFlag(env, 'PROVABLY_ENABLED', true);
   readRecorderConfig(env);
   readCheckpointConfig(env);
+  const childExecutables = readChildExecutables(env);
   setupScopes(scopeOptions);
+  // A worker or child started inside a scope runs inside it from its first line of code.
+  const inherited = adoptInheritedScope(env);
 
   // The store, recorder and ledger load on the first governed call (the gate is asked first).
   let pipeline: Pipeline | undefined;
@@ -135,6 +141,16 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   if (!startEnabled) c.enabled = false;
   // GenAI mode: OpenTelemetry must be real before the app's first module takes a tracer.
   wireForSpanMapping();
+  installInheritance({
+    resolveScope: () => (c.enabled ? activeScope() : undefined),
+    childExecutables: () => childExecutables,
+  });
+  if (inherited !== undefined) {
+    diag.debug(`running inside the inherited scope ${inherited.agentId}/${inherited.actionName}`);
+    // selfEgress (provably's own I/O) needs a context manager to step out of the process scope:
+    // wire OpenTelemetry soon, but after the app's synchronous start (it may register its own).
+    scheduleEnsureOtel();
+  }
 
   // When the host runs out of work: wait for rows still in flight, checkpoint them and flush
   // provably's own span exporter. Nothing is closed — an app may schedule more work from

@@ -31,6 +31,7 @@ export { GEN_AI_ATTRIBUTES, SCOPE_ATTRIBUTES } from './attributes.js';
 export { agentRun, interceptContext, selfEgress } from './context.js';
 export { provablySpanProcessor } from './processor.js';
 export { activeScope } from './resolve.js';
+export { processScope, setProcessScope } from './root.js';
 export {
   DEFAULT_AGENT_ID,
   readScopeOptions,
@@ -47,4 +48,4 @@ export type {
   ScopeSetupOptions,
 } from './types.js';
 export { spanWarnings } from './visibility.js';
-export { ensureOtel, otelWiring, shutdownScopes } from './wiring.js';
+export { ensureOtel, otelWiring, scheduleEnsureOtel, shutdownScopes } from './wiring.js';

@@ -16,7 +16,11 @@
  * With the GenAI mapping on and no OpenTelemetry registered yet, the first call schedules the
  * wiring (next turn of the event loop, never inside the request's own creation).
  *
- * traceId/spanId always come from the active span (null when its span context is invalid).
+ * 4. otherwise the process scope (root.ts), when this thread/process inherited one — except in
+ *    a context with OpenTelemetry tracing suppressed (an SDK exporter's own I/O).
+ *
+ * traceId/spanId always come from the active span (null when its span context is invalid), or,
+ * for the process scope, from the parent that passed it on.
  * Nothing here throws: an internal error is reported once through src/diag and the request is
  * treated as outside any scope.
  */
@@ -31,6 +35,7 @@ import {
   SPAN_KEY,
   sharedState,
 } from './globals.js';
+import { processScope } from './root.js';
 import { scopeOptions } from './setup.js';
 import type { ActiveScope } from './types.js';
 import { scheduleEnsureOtel } from './wiring.js';
@@ -62,23 +67,42 @@ export function activeScope(ctx?: Context): ActiveScope | undefined {
         // GenAI mapping in a process without OpenTelemetry: the framework's tool spans need a
         // registered provider to exist at all, so the first scope check is the first need.
         if (sharedState.options.scopeFromGenAi && sharedState.wiring.mode === 'pending') scheduleEnsureOtel();
-        return undefined;
+        return processScope();
       }
       c = cm.active();
     }
     const span = c.getValue(SPAN_KEY) as Span | undefined;
     const frame = c.getValue(FRAME_KEY) as Frame | undefined;
-    if (!span && frame === undefined) return undefined;
-    return resolve(span || undefined, frame);
+    if (!span && frame === undefined) return inherited(c);
+    if (frame !== undefined && frame.kind === 'egress') return undefined;
+    return resolve(span || undefined, frame) ?? inherited(c);
   } catch (err) {
+    // In a process that inherited a scope, ambiguity fails closed: the call stays governed.
+    const inherited = processScope();
     diag.once(
       'scope.resolve',
       'warn',
-      'activeScope failed; the request is treated as outside any scope',
+      inherited === undefined
+        ? 'activeScope failed; the request is treated as outside any scope'
+        : 'activeScope failed; the request is governed by the inherited process scope',
       err,
     );
-    return undefined;
+    return inherited;
   }
+}
+
+// OpenTelemetry's createContextKey(name) is Symbol.for(name); SDK span processors export with
+// this key set (suppressTracing), as does other telemetry self-I/O.
+const SUPPRESS_TRACING = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+
+/**
+ * The process scope for a context no explicit scope covers, unless the context is the
+ * telemetry pipeline's own (tracing suppressed): an exporter started in a process that inherited
+ * a scope must not have its exports refused or recorded as the agent's calls. Explicit scopes
+ * are unaffected (resolve() runs first).
+ */
+function inherited(c: Context): ActiveScope | undefined {
+  return c.getValue(SUPPRESS_TRACING) === true ? undefined : processScope();
 }
 
 interface Found {

@@ -9,12 +9,20 @@
  * on another host cannot be checked, so it counts as held.
  *
  * Released by close() and, as a last resort, synchronously on process exit.
+ *
+ * Worker threads never open an embedded data dir (they get reason `locked` at once). A worker
+ * shares the pid and start time of the main thread but not its module state, so it cannot tell
+ * a lock the main thread holds from a stale one; taking it over (as it once did) put two PGlite
+ * instances on one dir and destroyed it. Nor could the main thread tell a lock a live worker
+ * holds from one a terminated worker left behind (terminate() runs no exit hook). Workers that
+ * make governed calls use PostgreSQL (see README, "Workers and child processes").
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { ProvablyStoreError } from '../errors/index.js';
 
 export const LOCK_FILE = 'store.lock';
@@ -51,6 +59,7 @@ const WRITE_GRACE_MS = 2_000;
 
 export async function acquireDataDirLock(dir: string): Promise<DataDirLock> {
   const path = join(dir, LOCK_FILE);
+  if (!isMainThread) throw workerError(dir);
   const info: LockInfo = {
     pid: process.pid,
     startedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
@@ -181,6 +190,17 @@ function releaseAllSync(): void {
     }
   }
   held.clear();
+}
+
+function workerError(dir: string): ProvablyStoreError {
+  return new ProvablyStoreError(
+    'open embedded store',
+    'locked',
+    `the embedded store in ${dir} cannot be opened from a worker thread (thread ${threadId}): an ` +
+      'embedded data dir is opened by the main thread of one process only, and a worker cannot ' +
+      'share it safely. For governed calls or store reads in worker threads use PostgreSQL ' +
+      '(set PROVABLY_DATABASE_URL).',
+  );
 }
 
 function lockedError(dir: string, info: LockInfo): ProvablyStoreError {
