@@ -53,7 +53,10 @@ export function connectTarget(authority: unknown, options: unknown): SessionInfo
   // Node spreads these options over the connect target (net.connect({ port, host, ...options })):
   // a session whose socket goes somewhere other than its authority cannot be attributed.
   let problem: string | null = null;
-  if (opts.path !== undefined || opts.socketPath !== undefined) {
+  if (customConnection) {
+    // The caller's own connection: these options are its business; the socket it hands over is
+    // compared with the origin per request (connectionMismatch).
+  } else if (opts.path !== undefined || opts.socketPath !== undefined) {
     problem = 'the session connects to a socket path, not to its authority';
   } else if (opts.host !== undefined && hostForOrigin(String(opts.host)) !== hostForOrigin(host)) {
     problem = `the session connects to host ${String(opts.host)}, not to its authority`;
@@ -75,7 +78,11 @@ export function sessionInfo(session: ClientHttp2Session): SessionInfo {
   if (known !== undefined) return known;
   const socket = session.socket as SocketView | undefined;
   if (socket?.remoteAddress === undefined || socket.remotePort === undefined) {
-    return { origin: '(unknown)', problem: 'the session was not opened through http2.connect', customConnection: true };
+    return {
+      origin: '(unknown)',
+      problem: 'the session was not opened through http2.connect',
+      customConnection: true,
+    };
   }
   return {
     origin: originOf(socket.encrypted ? 'https' : 'http', socket.remoteAddress, socket.remotePort),
@@ -90,12 +97,18 @@ export function sessionInfo(session: ClientHttp2Session): SessionInfo {
  * socket. (A host NAME cannot be compared with an address without a second DNS answer; where such
  * a socket connects is the connection guard's business.)
  */
+/** True while a caller-supplied connection has no peer yet: the check must wait for 'connect'. */
+export function awaitsConnection(session: ClientHttp2Session, info: SessionInfo): boolean {
+  if (!info.customConnection) return false;
+  return (session.socket as SocketView | undefined)?.remoteAddress === undefined && !session.destroyed;
+}
+
 export function connectionMismatch(session: ClientHttp2Session, info: SessionInfo): string | null {
   if (!info.customConnection) return null;
   const socket = session.socket as SocketView | undefined;
   const address = socket?.remoteAddress;
   const port = socket?.remotePort;
-  if (address === undefined || port === undefined) return null; // still connecting: checked by port below when known
+  if (address === undefined || port === undefined) return 'the session is not connected yet';
   const url = new URL(info.origin);
   if (String(port) !== url.port) return `the session's socket is connected to port ${port}, not ${url.port}`;
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;

@@ -11,7 +11,8 @@
  *
  * Per session: `http2.connect` is replaced to learn each session's origin, and inside a scope to
  * refuse an untrusted origin before anything connects (the session and its streams error with
- * ProvablyBlockedError; the connection is never made).
+ * ProvablyBlockedError; the connection is never made) — unless the caller brings its own
+ * connection (see connectRefusal).
  *
  * Capture: an allowed stream is recorded through the same Capture as HTTP/1.1 calls: status from
  * `:status`, headers without pseudo-headers, every DATA chunk live (THAT stream's own `push` is
@@ -26,6 +27,7 @@ import { type Capture, startCapture } from './capture.js';
 import { blockedError, decide, internalError, isPromiseLike, resolveScope, type Verdict } from './core.js';
 import { sessionPeer } from './http2-peer.js';
 import {
+  awaitsConnection,
   connectionMismatch,
   connectTarget,
   deferredRequest,
@@ -36,7 +38,12 @@ import {
 } from './http2-session.js';
 
 type Request = (this: ClientHttp2Session, headers?: unknown, options?: unknown) => ClientHttp2Stream;
-type Connect = (this: unknown, authority: unknown, options?: unknown, listener?: unknown) => ClientHttp2Session;
+type Connect = (
+  this: unknown,
+  authority: unknown,
+  options?: unknown,
+  listener?: unknown,
+) => ClientHttp2Session;
 
 export function installHttp2(): () => void {
   const originalConnect = http2.connect as unknown as Connect;
@@ -108,8 +115,15 @@ function sessionPrototype(connect: Connect): { request: Request } | undefined {
   }
 }
 
-/** Inside a scope, why `http2.connect` must not connect (undefined: let it). */
+/**
+ * Inside a scope, why `http2.connect` must not connect (undefined: let it). A session over the
+ * caller's own connection (`createConnection`, as gRPC does: its socket is already open) is not
+ * refused here — that would prevent no connection, and libraries that pool sessions (grpc-js
+ * subchannels) would retry the refused attempt from the scope's async context for every later
+ * user, scoped or not. Its streams are refused per request instead.
+ */
 function connectRefusal(info: SessionInfo): Error | undefined {
+  if (info.customConnection) return undefined;
   const scope = resolveScope();
   if (scope === undefined) return undefined;
   if (info.problem !== null) return blockedError(`${info.origin}/`, scope, info.problem);
@@ -147,7 +161,8 @@ function headerPairs(headers: unknown): Array<[string, unknown]> {
   if (headers === undefined || headers === null) return [];
   if (Array.isArray(headers)) {
     const pairs: Array<[string, unknown]> = [];
-    for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([String(headers[i]).toLowerCase(), headers[i + 1]]);
+    for (let i = 0; i + 1 < headers.length; i += 2)
+      pairs.push([String(headers[i]).toLowerCase(), headers[i + 1]]);
     return pairs;
   }
   if (typeof headers !== 'object') return [];
@@ -175,7 +190,8 @@ function targetOf(session: ClientHttp2Session, info: SessionInfo, headers: unkno
     if (value === undefined) continue;
     const values = Array.isArray(value) ? value.map(String) : [String(value)];
     const prev = map[name];
-    map[name] = prev === undefined ? (values.length === 1 ? (values[0] as string) : values) : [prev, values].flat();
+    map[name] =
+      prev === undefined ? (values.length === 1 ? (values[0] as string) : values) : [prev, values].flat();
   }
   const method = (single(pseudo.get(':method')) ?? 'GET').toUpperCase();
   if (method === 'CONNECT') return 'HTTP/2 CONNECT tunnels are not governed';
@@ -197,7 +213,8 @@ function targetOf(session: ClientHttp2Session, info: SessionInfo, headers: unkno
     }
     const port = asked.port !== '' ? asked.port : scheme === 'http' ? '80' : '443';
     const origin = originOf(scheme, asked.hostname, port);
-    if (origin !== info.origin) return `:authority names ${origin} but the session is connected to ${info.origin}`;
+    if (origin !== info.origin)
+      return `:authority names ${origin} but the session is connected to ${info.origin}`;
   } else if (`${scheme}:` !== sessionUrl.protocol) {
     return `:scheme ${scheme} does not match the session's ${sessionUrl.protocol.slice(0, -1)}`;
   }
@@ -214,18 +231,34 @@ function governRequest(
   original: Request,
 ): ClientHttp2Stream {
   const info = sessionInfo(session);
-  let target: Target | string;
-  try {
-    target = targetOf(session, info, headers);
-  } catch (err) {
-    internalError('working out the URL of an HTTP/2 request failed; it was refused', err);
-    target = 'provably could not check it';
-  }
-  const startedAt = new Date();
-  const verdict: Verdict | Promise<Verdict> =
-    typeof target === 'string'
+  let target: Target | string = 'provably could not check it';
+  const check = (): Verdict | Promise<Verdict> => {
+    try {
+      target = targetOf(session, info, headers);
+    } catch (err) {
+      internalError('working out the URL of an HTTP/2 request failed; it was refused', err);
+      target = 'provably could not check it';
+    }
+    return typeof target === 'string'
       ? { ok: false, error: blockedError(`${info.origin}/`, scope, target) }
       : decide(target.url, scope);
+  };
+  const startedAt = new Date();
+  // The caller's own socket may still be connecting: where it goes is known only at 'connect'.
+  const verdict: Verdict | Promise<Verdict> = awaitsConnection(session, info)
+    ? new Promise<Verdict>((resolve) => {
+        const onConnect = () => {
+          session.removeListener('close', onClose);
+          resolve(check());
+        };
+        const onClose = () => {
+          session.removeListener('connect', onConnect);
+          resolve(check());
+        };
+        session.once('connect', onConnect);
+        session.once('close', onClose);
+      })
+    : check();
   if (!isPromiseLike<Verdict>(verdict) && verdict.ok && typeof target !== 'string') {
     const stream = original.call(session, headers, options);
     instrument(stream, session, scope, verdict.orgId, target, startedAt);
@@ -235,20 +268,26 @@ function governRequest(
   if (held === null) {
     internalError('HTTP/2 internals are not as expected; a scoped request was refused', undefined);
     const error = blockedError(`${info.origin}/`, scope, 'provably could not hold the request');
-    const stream = original.call(session, headers, { ...(options as object), signal: AbortSignal.abort(error) });
+    const stream = original.call(session, headers, {
+      ...(options as object),
+      signal: AbortSignal.abort(error),
+    });
     return stream;
   }
   const settle = (v: Verdict): void => {
-    if (!v.ok || typeof target === 'string') {
+    const allowed: Target | string = target;
+    if (!v.ok || typeof allowed === 'string') {
       held.stream.destroy(v.ok ? new Error('unreachable') : v.error);
       return;
     }
     if (held.stream.destroyed) return;
-    instrument(held.stream, session, scope, v.orgId, target, startedAt);
+    instrument(held.stream, session, scope, v.orgId, allowed, startedAt);
     held.start();
   };
   if (isPromiseLike<Verdict>(verdict)) {
-    verdict.then(settle).then(undefined, (err: unknown) => internalError('a deferred HTTP/2 request failed', err));
+    verdict
+      .then(settle)
+      .then(undefined, (err: unknown) => internalError('a deferred HTTP/2 request failed', err));
   } else {
     settle(verdict);
   }
@@ -306,15 +345,22 @@ function instrument(
 }
 
 function abortedError(rstCode: number | undefined): Error {
-  return Object.assign(new Error(`HTTP/2 stream closed before its response ended (code ${rstCode ?? 'none'})`), {
-    code: 'ERR_HTTP2_STREAM_ERROR',
-  });
+  return Object.assign(
+    new Error(`HTTP/2 stream closed before its response ended (code ${rstCode ?? 'none'})`),
+    {
+      code: 'ERR_HTTP2_STREAM_ERROR',
+    },
+  );
 }
 
 function observeBody(stream: ClientHttp2Stream, capture: Capture, onEnd: () => void): void {
   const push = stream.push;
   let ended = false;
-  stream.push = function observedPush(this: ClientHttp2Stream, chunk: unknown, encoding?: BufferEncoding): boolean {
+  stream.push = function observedPush(
+    this: ClientHttp2Stream,
+    chunk: unknown,
+    encoding?: BufferEncoding,
+  ): boolean {
     if (chunk === null) {
       if (ended) return push.call(this, chunk);
       ended = true;

@@ -11,7 +11,7 @@
  * `handle` may be replaced by a test (gRPC servers use their own server instead).
  */
 import { once } from 'node:events';
-import http2, { type Http2Server, type Http2SecureServer, type ServerHttp2Stream } from 'node:http2';
+import http2, { type Http2SecureServer, type Http2Server, type ServerHttp2Stream } from 'node:http2';
 import net, { type Socket } from 'node:net';
 import { bigBody, JSON_BODY, selfSignedCertificate } from './counting-server.js';
 

@@ -4,6 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configureDiag } from '../../src/diag/index.js';
 import { ProvablyBlockedError } from '../../src/errors/index.js';
@@ -96,7 +97,13 @@ describe('allowed requests are recorded', () => {
     expect(call?.headers?.['x-test']).toBe('h2');
     expect(call?.headers?.[':status']).toBeUndefined();
     expect(call?.body.equals(out.body)).toBe(true);
-    expect(call?.peer).toEqual({ address: '127.0.0.1', port: trusted.port, protocol: 'h2', tls: null, proxy: null });
+    expect(call?.peer).toEqual({
+      address: '127.0.0.1',
+      port: trusted.port,
+      protocol: 'h2',
+      tls: null,
+      proxy: null,
+    });
     expect(call?.scope.agentId).toBe('agent-1');
   });
 
@@ -179,8 +186,14 @@ describe('refused requests never reach the wire', () => {
   });
 
   it.each([
-    ['a trusted :authority over a session to an untrusted host', () => ({ ':authority': `127.0.0.1:${trusted.port}` })],
-    ['a trusted host header over a session to an untrusted host', () => ({ host: `127.0.0.1:${trusted.port}` })],
+    [
+      'a trusted :authority over a session to an untrusted host',
+      () => ({ ':authority': `127.0.0.1:${trusted.port}` }),
+    ],
+    [
+      'a trusted host header over a session to an untrusted host',
+      () => ({ host: `127.0.0.1:${trusted.port}` }),
+    ],
     ['a scheme the session does not speak', () => ({ ':scheme': 'https' })],
   ])('%s is refused', async (_name, headers) => {
     const before = untrusted.streams;
@@ -255,6 +268,39 @@ describe('refused requests never reach the wire', () => {
     expect((out.error as Error).message).toContain('not to its authority');
     await get(session, '/marker');
     expect(untrusted.streams - before).toBe(1);
+  });
+});
+
+describe('sessions over the caller’s own connection (createConnection, as gRPC does)', () => {
+  function custom(authority: H2Server, target: H2Server): ClientHttp2Session {
+    const session = http2.connect(authority.origin, {
+      createConnection: () => net.connect(target.port, '127.0.0.1'),
+    });
+    session.on('error', () => {});
+    open.push(session);
+    return session;
+  }
+
+  it('a socket to another server than the authority: refused before and after it connected, 0 streams', async () => {
+    const before = untrusted.streams;
+    const session = custom(trusted, untrusted);
+    const early = inScope(() => get(session, '/early'));
+    await new Promise((r) => session.once('connect', r));
+    const late = await inScope(() => get(session, '/late'));
+    expect((await early).error).toBeInstanceOf(ProvablyBlockedError);
+    expect(late.error).toBeInstanceOf(ProvablyBlockedError);
+    expect((late.error as Error).message).toContain(`connected to port ${untrusted.port}`);
+    await get(session, '/marker');
+    expect(untrusted.streams - before).toBe(1);
+    expect(recorder.started).toHaveLength(0);
+  });
+
+  it('a socket to the authority itself: allowed (waiting for connect when needed) and recorded', async () => {
+    const session = custom(trusted, trusted);
+    const out = await inScope(() => get(session, '/own'));
+    expect(out.body.toString()).toBe('ok /own');
+    await recorder.waitFor(1);
+    expect(recorder.calls[0]?.peer?.port).toBe(trusted.port);
   });
 });
 
