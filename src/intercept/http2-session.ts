@@ -163,7 +163,6 @@ export function deferredRequest(
   try {
     stream = original.call(session, headers, options);
   } finally {
-    // biome-ignore lint/performance/noDelete: removes the own property shadowing the prototype getter.
     delete (session as unknown as { connecting?: boolean }).connecting;
     bag[key] = previous;
   }

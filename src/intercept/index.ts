@@ -13,6 +13,8 @@
 import { ProvablyConfigError } from '../errors/index.js';
 import { setBodyHook } from './capture.js';
 import { configure, counters } from './core.js';
+import { installDgram } from './dgram.js';
+import { installDns } from './dns.js';
 import { installHttp } from './http.js';
 import { installHttp2 } from './http2.js';
 import type { InterceptBodyHook, InterceptionHandle, InterceptOptions, InterceptStats } from './types.js';
@@ -55,6 +57,8 @@ export function installInterception(options: InterceptOptions): InterceptionHand
   if (options.transports?.undici !== false) undo.push(installUndici());
   if (options.transports?.http !== false) undo.push(installHttp());
   if (options.transports?.http2 !== false) undo.push(installHttp2());
+  if (options.transports?.udp !== false) undo.push(installDgram());
+  if (options.transports?.dns !== false) undo.push(installDns());
   return handle;
 }
 
