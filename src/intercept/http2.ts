@@ -72,6 +72,7 @@ export function installHttp2(): () => void {
           : [authority, { ...(options as object), createConnection: refusedConnection(refusal) }, listener];
     const session = Reflect.apply(originalConnect, this, args) as ClientHttp2Session;
     rememberSession(session, info);
+    if (refusal !== undefined) silenceConnect(session);
     return session;
   };
 
@@ -146,6 +147,18 @@ function refusedConnection(error: Error): () => Duplex {
     process.nextTick(() => stream.destroy(error));
     return stream;
   };
+}
+
+/**
+ * Node sets a session up at once over a stream that is not a socket (our refusing stream), and so
+ * announces 'connect' before the refusal arrives: a refused session must never look connected.
+ */
+function silenceConnect(session: ClientHttp2Session): void {
+  const emit = session.emit;
+  session.emit = function refusedEmit(this: ClientHttp2Session, event: string | symbol, ...args: unknown[]) {
+    if (event === 'connect') return false;
+    return Reflect.apply(emit, this, [event, ...args]) as boolean;
+  } as typeof session.emit;
 }
 
 // ---------------------------------------------------------------------------------------------

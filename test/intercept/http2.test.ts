@@ -233,15 +233,39 @@ describe('refused requests never reach the wire', () => {
     await untrusted.settle();
     const before = untrusted.connections;
     const errors: unknown[] = [];
-    const session = inScope(() => http2.connect(untrusted.origin));
+    let connected = false;
+    const session = inScope(() =>
+      http2.connect(untrusted.origin, () => {
+        connected = true;
+      }),
+    );
     open.push(session);
     session.on('error', (e) => errors.push(e));
+    session.on('connect', () => {
+      connected = true;
+    });
     const out = await exchange(session.request({ ':path': '/x' }));
     await new Promise((r) => session.once('close', r));
     await untrusted.settle();
     expect(errors[0]).toBeInstanceOf(ProvablyBlockedError);
     expect(out.error).toBeInstanceOf(ProvablyBlockedError);
+    expect(connected).toBe(false);
     expect(untrusted.connections).toBe(before);
+  });
+
+  it('RESIDUAL: while the gate’s first answer is loading, http2.connect connects; its streams are still refused', async () => {
+    await untrusted.settle();
+    const before = { connections: untrusted.connections, streams: untrusted.streams };
+    gate.pendingAnswers = 2; // the connect's question, then the request's
+    const session = inScope(() => http2.connect(untrusted.origin));
+    open.push(session);
+    session.on('error', () => {});
+    const out = await inScope(() => get(session, '/x'));
+    expect(out.error).toBeInstanceOf(ProvablyBlockedError);
+    session.destroy();
+    await untrusted.settle();
+    expect(untrusted.connections - before.connections).toBe(1);
+    expect(untrusted.streams - before.streams).toBe(0);
   });
 
   it('a session whose options send the socket elsewhere than its authority is refused in a scope', async () => {
