@@ -4,6 +4,7 @@
  * preload; nothing here touches the store or loads OpenTelemetry until the first governed call.
  */
 import { defaultOrgId, type Env, readFlag, readPositiveInt } from '../config/index.js';
+import { readDnsServerAllowlist, readUdpAllowlist } from '../config/network.js';
 import { diag } from '../diag/index.js';
 import { ProvablyStoreError } from '../errors/index.js';
 import {
@@ -56,6 +57,9 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   const refreshMs = readPositiveInt(env, 'PROVABLY_TRUST_REFRESH_MS', DEFAULT_TRUST_REFRESH_MS);
   const startEnabled = readFlag(env, 'PROVABLY_ENABLED', true);
   readRecorderConfig(env);
+  // Checked at start so a bad list stops the preload (scoped sends re-read them on use).
+  readUdpAllowlist(env);
+  readDnsServerAllowlist(env);
   readCheckpointConfig(env);
   setupScopes(scopeOptions);
 
