@@ -8,11 +8,11 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configureDiag } from '../../src/diag/index.js';
 import { ProvablyBlockedError } from '../../src/errors/index.js';
-import { installInterception } from '../../src/intercept/index.js';
+import { installInterception, setInterceptBodyHook } from '../../src/intercept/index.js';
 import type { InterceptionHandle } from '../../src/intercept/types.js';
 import { bigBody, JSON_BODY } from '../helpers/counting-server.js';
 import { type H2Server, startH2Server } from '../helpers/h2-server.js';
-import { inScope, MemoryRecorder, ORG, resolveScope, SetGate, storeError } from './kit.js';
+import { inScope, MemoryRecorder, makeScope, ORG, resolveScope, SetGate, storeError } from './kit.js';
 
 let trusted: H2Server;
 let trustedTls: H2Server;
@@ -153,6 +153,52 @@ describe('allowed requests are recorded', () => {
     expect(out.body.toString()).toBe('ok /wait');
     await recorder.waitFor(1);
     expect(recorder.calls[0]?.request.url).toBe(`${trusted.origin}/wait`);
+  });
+});
+
+describe('shared sessions under mixed load', () => {
+  it('200 interleaved scoped/unscoped requests on shared sessions: 0 false blocks, 0 mis-tags', async () => {
+    const good = connect(trusted);
+    const bad = connect(untrusted);
+    const beforeBad = untrusted.streams;
+    const jobs: Array<Promise<{ kind: string; agent: string; out: Outcome }>> = [];
+    for (let i = 0; i < 200; i++) {
+      const agent = `agent-${i}`;
+      const kind = ['scoped-trusted', 'unscoped-trusted', 'scoped-untrusted', 'unscoped-untrusted'][
+        i % 4
+      ] as string;
+      const session = kind.endsWith('untrusted') ? bad : good;
+      const run = () => get(session, `/n/${i}`);
+      const out = kind.startsWith('scoped') ? inScope(run, makeScope({ agentId: agent })) : run();
+      jobs.push(out.then((o) => ({ kind, agent, out: o })));
+    }
+    const results = await Promise.all(jobs);
+    for (const r of results) {
+      if (r.kind === 'scoped-untrusted') expect(r.out.error, r.agent).toBeInstanceOf(ProvablyBlockedError);
+      else expect(r.out.status, `${r.kind} ${r.agent}`).toBe(200);
+    }
+    await recorder.waitFor(50);
+    expect(recorder.calls).toHaveLength(50);
+    for (const call of recorder.calls) {
+      const i = Number(call.request.url.split('/n/')[1]);
+      expect(i % 4).toBe(0);
+      expect(call.scope.agentId).toBe(`agent-${i}`);
+      expect(call.body.toString()).toBe(`ok /n/${i}`);
+    }
+    expect(untrusted.streams - beforeBad).toBe(50);
+  });
+
+  it('a body hook replaces what the caller sees; the record keeps the wire bytes', async () => {
+    setInterceptBodyHook((index, raw) => `hooked ${index} ${Buffer.from(raw).toString()}`);
+    try {
+      const session = connect(trusted);
+      const out = await inScope(() => get(session, '/hook'), makeScope({ interceptIndex: 3 }));
+      expect(out.body.toString()).toBe('hooked 3 ok /hook');
+      await recorder.waitFor(1);
+      expect(recorder.calls[0]?.body.toString()).toBe('ok /hook');
+    } finally {
+      setInterceptBodyHook(undefined);
+    }
   });
 });
 
