@@ -251,6 +251,31 @@ describe('refused requests never reach the wire', () => {
     expect(recorder.started).toHaveLength(0);
   });
 
+  it('forged :authority in raw header arrays, with userinfo, or in upper case with a path: refused', async () => {
+    const before = untrusted.streams;
+    const session = connect(untrusted);
+    const forged = [
+      [':path', '/raw', ':authority', `127.0.0.1:${trusted.port}`],
+      { ':path': '/userinfo', ':authority': `user@127.0.0.1:${trusted.port}` },
+      { ':path': '/slash', ':authority': `127.0.0.1:${untrusted.port}/../` },
+    ];
+    for (const headers of forged) {
+      const out = await inScope(() => exchange(session.request(headers as OutgoingHttpHeaders)));
+      expect(out.error, JSON.stringify(headers)).toBeInstanceOf(ProvablyBlockedError);
+    }
+    await get(session, '/marker');
+    expect(untrusted.streams - before).toBe(1);
+    expect(recorder.started).toHaveLength(0);
+  });
+
+  it('the session’s own authority spelled differently (upper case) is the same origin: allowed', async () => {
+    const session = connect(trusted);
+    const out = await inScope(() =>
+      get(session, '/case', { ':authority': `127.0.0.1:${trusted.port}`.toUpperCase() }),
+    );
+    expect(out.status).toBe(200);
+  });
+
   it('an untrusted :authority over a trusted session is refused (0 streams)', async () => {
     const before = trusted.streams;
     const session = connect(trusted);
