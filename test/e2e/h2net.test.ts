@@ -74,4 +74,17 @@ describeE2E('HTTP/2, UDP and DNS with the real preload', (backend) => {
     expect(r.status).toMatchObject({ recorded: 1 });
     expect(r.status.blocked).toBeGreaterThanOrEqual(4);
   });
+
+  it('node:http2 reached through process.getBuiltinModule (no module hooks) is governed too', async () => {
+    const store = await stores.fresh();
+    const before = untrusted.streams;
+    const run = await runAgent<{ scoped: Settled; unscoped: Settled }>('h2builtin.mjs', {
+      env: store.env({ UNTRUSTED_H2: untrusted.origin }),
+    });
+    expect(run.result.scoped.ok).toBe(false);
+    if (!run.result.scoped.ok) expect(findCode(run.result.scoped.error, 'PROVABLY_BLOCKED')).toBeDefined();
+    expect(run.result.unscoped).toEqual({ ok: true, value: 'answered' });
+    expect(untrusted.paths.slice(-1)).toEqual(['/free']);
+    expect(untrusted.streams - before).toBe(1);
+  });
 });
