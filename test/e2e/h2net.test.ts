@@ -71,7 +71,8 @@ describeE2E('HTTP/2, UDP and DNS with the real preload', (backend) => {
     expect(row?.url).toBe(`${trusted.origin}/json?via=h2`);
     expect(row?.status).toBe(200);
     expect(row && bodyText(row)).toBe(JSON.stringify(JSON_BODY));
-    expect(r.status).toMatchObject({ recorded: 1 });
+    // (status.recorded is not asserted: the recorder counts a batch just after releasing its
+    // callers, so it can lag the body end the fixture saw; the row above is the ground truth.)
     expect(r.status.blocked).toBeGreaterThanOrEqual(4);
   });
 
