@@ -5,7 +5,7 @@
  * stored. Every recorder call is guarded (see core.ts for the rules).
  */
 import { diag } from '../diag/index.js';
-import type { CallRecording, CallScope, HeaderMap } from '../record/types.js';
+import type { CallPeer, CallRecording, CallScope, HeaderMap } from '../record/types.js';
 import type { ActiveScope } from '../scope/types.js';
 import { activeRecorder, counters, internalError } from './core.js';
 import type { InterceptBodyHook } from './types.js';
@@ -49,6 +49,17 @@ export class Capture {
 
   get open(): boolean {
     return this.#state === OPEN;
+  }
+
+  /** The connection carrying the call (who answered); called before `response`. */
+  peer(peer: () => CallPeer | undefined): void {
+    if (this.#rec === undefined || this.#state !== OPEN) return;
+    try {
+      const p = peer();
+      if (p !== undefined) this.#rec.peer(p);
+    } catch (err) {
+      internalError('recording the peer of a call failed', err);
+    }
   }
 
   response(status: number, headers: () => HeaderMap): void {

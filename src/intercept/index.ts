@@ -1,7 +1,7 @@
 /**
  * Transport interception: polices and records every outbound HTTP call made inside a provably
- * scope — global fetch, the undici package (7.x, 8.x) and node:http/https (axios, got,
- * node-fetch, …) — and leaves everything outside a scope alone (one scope check per request).
+ * scope — global fetch, the undici package (7.x, 8.x), node:http/https (axios, got,
+ * node-fetch, …) and node:http2 (gRPC) — and leaves everything outside a scope alone (one scope check per request).
  *
  *   const handle = installInterception({ gate, recorder, resolveScope: activeScope, orgId });
  *   …
@@ -13,7 +13,10 @@
 import { ProvablyConfigError } from '../errors/index.js';
 import { setBodyHook } from './capture.js';
 import { configure, counters } from './core.js';
+import { installDgram } from './dgram.js';
+import { installDns } from './dns.js';
 import { installHttp } from './http.js';
+import { installHttp2 } from './http2.js';
 import type { InterceptBodyHook, InterceptionHandle, InterceptOptions, InterceptStats } from './types.js';
 import { installUndici } from './undici.js';
 
@@ -53,6 +56,9 @@ export function installInterception(options: InterceptOptions): InterceptionHand
   active = { handle, undo };
   if (options.transports?.undici !== false) undo.push(installUndici());
   if (options.transports?.http !== false) undo.push(installHttp());
+  if (options.transports?.http2 !== false) undo.push(installHttp2());
+  if (options.transports?.udp !== false) undo.push(installDgram());
+  if (options.transports?.dns !== false) undo.push(installDns());
   return handle;
 }
 

@@ -23,8 +23,8 @@ export interface InterceptOptions {
   resolveScope: () => ActiveScope | undefined;
   /** The org whose trusted endpoints govern scoped calls (read per governed call). */
   orgId: () => string;
-  /** Which transports to govern; both default to true. */
-  transports?: { undici?: boolean; http?: boolean };
+  /** Which transports to govern; all default to true. */
+  transports?: { undici?: boolean; http?: boolean; http2?: boolean; udp?: boolean; dns?: boolean };
 }
 
 /** Counters since install (monotonic for the process; `installInterception` never resets them). */

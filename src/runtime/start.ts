@@ -5,6 +5,7 @@
  */
 import { readChildExecutables } from '../config/child-executables.js';
 import { defaultOrgId, type Env, readFlag, readPositiveInt } from '../config/index.js';
+import { readDnsServerAllowlist, readUdpAllowlist } from '../config/network.js';
 import { diag } from '../diag/index.js';
 import { ProvablyStoreError } from '../errors/index.js';
 import { adoptInheritedScope, installInheritance } from '../inherit/index.js';
@@ -67,6 +68,9 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   const refreshMs = readPositiveInt(env, 'PROVABLY_TRUST_REFRESH_MS', DEFAULT_TRUST_REFRESH_MS);
   const startEnabled = readFlag(env, 'PROVABLY_ENABLED', true);
   readRecorderConfig(env);
+  // Checked at start so a bad list stops the preload (scoped sends re-read them on use).
+  readUdpAllowlist(env);
+  readDnsServerAllowlist(env);
   readCheckpointConfig(env);
   const childExecutables = readChildExecutables(env);
   setupScopes(scopeOptions);

@@ -35,6 +35,8 @@ describe('a misconfigured preload refuses to start', () => {
     ['PROVABLY_TRUST_REFRESH_MS', '-5', 'expected a positive integer'],
     ['PROVABLY_CHECKPOINT_EVERY', '0', 'expected a positive integer'],
     ['PROVABLY_CHECKPOINT_INTERVAL_MS', 'soon', 'expected a positive integer'],
+    ['PROVABLY_ALLOW_UDP', '127.0.0.1', '"127.0.0.1" has no port (host:port)'],
+    ['PROVABLY_ALLOW_DNS_SERVERS', 'dns.example', '"dns.example": a DNS server is an IP address'],
   ] as const) {
     it(`${name}=${value}: the process stops with ProvablyConfigError naming the setting; the app never runs`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'provably-e2e-misconfig-'));
