@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { call, text, undiciText } from '../kit/child-lib.mjs';
+import { call, shapeOf, text, undiciText } from '../kit/child-lib.mjs';
 
 const undici8 = () => import('undici');
 
@@ -79,7 +79,7 @@ const settle = (p) =>
     .then(() => p)
     .then(
       (value) => ({ ok: true, value }),
-      (error) => ({ ok: false, error: { message: String(error?.message), code: error?.code ?? null } }),
+      (error) => ({ ok: false, error: shapeOf(error) }),
     );
 
 const mixing = [

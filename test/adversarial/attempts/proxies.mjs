@@ -176,7 +176,7 @@ const viaUntrusted = [
     needs: ['http', 'tls'],
     run: async (c) => {
       const { HttpsProxyAgent } = await import('https-proxy-agent');
-      return call(https, `${c.TRS}/abs`, { agent: new HttpsProxyAgent(c.T.url, { rejectUnauthorized: false }) });
+      return call(https, `${c.TRS}/abs`, { agent: new HttpsProxyAgent(c.T.url), rejectUnauthorized: false });
     },
   },
   {

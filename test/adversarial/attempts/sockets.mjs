@@ -82,13 +82,13 @@ const attempts = [
     },
   },
   {
-    id: 'request-createconnection-no-agent',
-    description: 'http.request(trusted, { agent: false, createConnection: () => net.connect(untrusted) })',
-    run: (c) => call(http, `${c.TR}/s`, { agent: false, createConnection: () => net.connect(c.T.http, '127.0.0.1') }),
+    id: 'request-createconnection-agent-null',
+    description: 'http.request(trusted, { agent: null, createConnection: () => net.connect(untrusted) })',
+    run: (c) => call(http, `${c.TR}/s`, { agent: null, createConnection: () => net.connect(c.T.http, '127.0.0.1') }),
   },
   {
-    id: 'request-createconnection-with-agent',
-    description: 'http.request(trusted, { createConnection }) with the default agent',
+    id: 'request-createconnection-no-agent',
+    description: 'http.request(trusted, { createConnection }) — no agent option: Node then uses no agent at all',
     run: (c) => call(http, `${c.TR}/s`, { createConnection: () => net.connect(c.T.http, '127.0.0.1') }),
   },
   {
@@ -287,11 +287,14 @@ const attempts = [
     },
   },
   {
-    id: 'manual-socket-onsocket',
-    description: 'req.onSocket(net.connect(untrusted)) handed to a trusted request by hand',
+    id: 'request-createconnection-callback',
+    description: 'agentless http.request(trusted) whose createConnection hands an untrusted socket through its callback, later',
     run: (c) =>
       new Promise((resolve, reject) => {
-        const req = http.request(`${c.TR}/s`, { agent: false, createConnection: () => net.connect(c.T.http, '127.0.0.1') });
+        const createConnection = (_opts, cb) => {
+          setTimeout(() => cb(null, net.connect(c.T.http, '127.0.0.1')), 5);
+        };
+        const req = http.request(`${c.TR}/s`, { createConnection });
         req.on('response', (res) => {
           let b = '';
           res.on('data', (d) => (b += d));
