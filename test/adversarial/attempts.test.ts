@@ -14,7 +14,7 @@
  * forces the entry's removal); everything else must pass. ADV_REPORT=<file> writes every attempt's
  * violations as JSON (for the gap list and the report table).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeE2E, type E2EStore, useE2EStores } from '../e2e/stores.js';
 import { loadGroups } from './kit/attempts.js';
@@ -24,6 +24,7 @@ import { type DeclaredProxy, startDeclaredProxy, startTrusted, type TrustedServe
 import { knownGap } from './known-gaps.js';
 
 const groups = await loadGroups();
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const report: Record<string, { class: string; backend: string; violations: string[] }> = {};
 
 let trusted: TrustedServer;
@@ -98,6 +99,7 @@ describeE2E('adversarial attempts', (backend) => {
             counters: run.targets.get(attempt.id)?.counters ?? {},
             rows: rowsOf(run.rows, attempt.id),
             servers,
+            readme,
           });
           report[`${backend}:${attempt.id}`] = { class: attempt.class, backend, violations: found };
           if (gap !== undefined) {

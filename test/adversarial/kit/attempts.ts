@@ -27,8 +27,18 @@ export interface Attempt {
   outsideTraffic?: boolean;
   /** Mixed attempts whose scoped calls go to the TRUSTED server (must succeed). */
   trustedOnly?: boolean;
-  /** Not governed on purpose: the README sentence saying so (the test pins that behaviour). */
-  residual?: string;
+  /**
+   * Not governed on purpose: `readme` is the README sentence saying so, and the attempt must show
+   * EXACTLY this behaviour (refused or not; what its targets saw), neither better nor worse.
+   */
+  residual?: Residual;
+}
+
+export interface Residual {
+  readme: string;
+  blocked: boolean;
+  /** Connections (datagrams for UDP) and bytes each target kind must have seen. */
+  targets: Partial<Record<Need, { connections: number; bytes: number }>>;
 }
 
 export type ScopeKind = 'context' | 'genai-esm' | 'genai-cjs' | 'genai-19';

@@ -143,10 +143,33 @@ export interface CheckInput {
   /** Rows tagged with this attempt's action, plus any row holding this attempt's target's bytes. */
   rows: InterceptRecord[];
   servers: KnownServers;
+  /** README.md's text (residual limits must be stated there). */
+  readme?: string;
 }
 
-export function violations({ attempt: a, outcome, counters, rows, servers }: CheckInput): string[] {
+/** A residual limit: exactly the documented behaviour, and the README still says so. */
+function residualViolations(a: Attempt, outcome: AttemptOutcome, counters: CheckInput['counters'], readme: string): string[] {
+  const r = a.residual;
+  if (r === undefined) return [];
+  const out: string[] = [];
+  if (!readme.includes(r.readme)) out.push(`README no longer states the residual: ${r.readme}`);
+  const blocked = outcome.scoped !== undefined && !outcome.scoped.ok && isBlocked(outcome.scoped.error);
+  if (blocked !== r.blocked) out.push(`residual says blocked=${r.blocked}, saw blocked=${blocked}`);
+  for (const [kind, want] of Object.entries(r.targets) as [Need, { connections: number; bytes: number }][]) {
+    const got = counters[kind];
+    if (got?.connections !== want.connections || got?.bytes !== want.bytes)
+      out.push(`residual says ${kind} ${JSON.stringify(want)}, saw ${got?.connections}/${got?.bytes}`);
+  }
+  return out;
+}
+
+export function violations({ attempt: a, outcome, counters, rows, servers, readme }: CheckInput): string[] {
   if (outcome === undefined) return ['the agent process reported no outcome for this attempt'];
+  if (a.residual !== undefined) {
+    const out = residualViolations(a, outcome, counters, readme ?? '');
+    for (const row of rows) out.push(...forgedRow(row, servers));
+    return out;
+  }
   const out: string[] = [];
   const kind = a.kind ?? 'blocked';
   if (a.outside && outcome.outside && !outcome.outside.ok)
