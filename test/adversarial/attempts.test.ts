@@ -25,13 +25,17 @@ import { knownGap } from './known-gaps.js';
 
 const groups = await loadGroups();
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const report: Record<string, { class: string; backend: string; violations: string[] }> = {};
+const report: Record<string, { class: string; backend: string; ms?: number; violations: string[] }> = {};
 
 let trusted: TrustedServer;
 let trustedTls: TrustedServer;
 let proxy: DeclaredProxy;
 beforeAll(async () => {
-  [trusted, trustedTls, proxy] = await Promise.all([startTrusted(false), startTrusted(true), startDeclaredProxy()]);
+  [trusted, trustedTls, proxy] = await Promise.all([
+    startTrusted(false),
+    startTrusted(true),
+    startDeclaredProxy(),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([trusted?.close(), trustedTls?.close(), proxy?.close()]);
@@ -72,7 +76,12 @@ describeE2E('adversarial attempts', (backend) => {
       let servers: KnownServers;
       beforeAll(async () => {
         const store: E2EStore = await stores.fresh();
-        await store.trust(trusted.url, `${trusted.url}/{rest:path}`, trustedTls.url, `${trustedTls.url}/{rest:path}`);
+        await store.trust(
+          trusted.url,
+          `${trusted.url}/{rest:path}`,
+          trustedTls.url,
+          `${trustedTls.url}/{rest:path}`,
+        );
         const shared: SharedSetup = {
           trusted: trusted.url,
           trustedTls: trustedTls.url,
@@ -81,9 +90,19 @@ describeE2E('adversarial attempts', (backend) => {
         };
         servers = {
           trusted: { origin: trusted.url, port: trusted.port },
-          trustedTls: { origin: trustedTls.url, port: trustedTls.port, certSha256: certSha256(trustedTls.ca ?? '') },
+          trustedTls: {
+            origin: trustedTls.url,
+            port: trustedTls.port,
+            certSha256: certSha256(trustedTls.ca ?? ''),
+          },
         };
         run = await runGroup(group, store, shared);
+        report[`${backend}:group:${group.name}`] = {
+          class: 'group',
+          backend,
+          ms: run.run.workMs,
+          violations: [],
+        };
       }, 180_000);
       afterAll(async () => {
         await run?.close();
@@ -101,9 +120,17 @@ describeE2E('adversarial attempts', (backend) => {
             servers,
             readme,
           });
-          report[`${backend}:${attempt.id}`] = { class: attempt.class, backend, violations: found };
+          report[`${backend}:${attempt.id}`] = {
+            class: attempt.class,
+            backend,
+            ms: run.outcomes[attempt.id]?.ms,
+            violations: found,
+          };
           if (gap !== undefined) {
-            expect(found.length, `${attempt.id} holds now: remove it from known-gaps.ts (${gap})`).toBeGreaterThan(0);
+            expect(
+              found.length,
+              `${attempt.id} holds now: remove it from known-gaps.ts (${gap})`,
+            ).toBeGreaterThan(0);
           } else {
             expect(found, attempt.description).toEqual([]);
           }

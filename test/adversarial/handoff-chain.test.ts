@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPem } from '../../src/ledger/index.js';
 import { describeE2E, useE2EStores } from '../e2e/stores.js';
 import { runCli } from '../helpers/cli.js';
-import { type Attempt, ADVERSARIAL_DIR, type Group, loadAttempts } from './kit/attempts.js';
+import { ADVERSARIAL_DIR, type Attempt, type Group, loadAttempts } from './kit/attempts.js';
 import { type GroupRun, runGroup } from './kit/run-group.js';
 import { type DeclaredProxy, startDeclaredProxy, startTrusted, type TrustedServer } from './kit/targets.js';
 import { knownGap } from './known-gaps.js';
@@ -35,7 +35,8 @@ const FORGING = [
 const CONTROL = 'control-trusted-fetch';
 
 const byId = new Map<string, Attempt>();
-for (const name of ['controls', 'proxies', 'sockets']) for (const a of await loadAttempts(name)) byId.set(a.id, a);
+for (const name of ['controls', 'proxies', 'sockets'])
+  for (const a of await loadAttempts(name)) byId.set(a.id, a);
 const picked = [CONTROL, ...FORGING].map((id) => {
   const a = byId.get(id);
   if (a === undefined) throw new Error(`no attempt ${id}`);
@@ -47,7 +48,11 @@ let trustedTls: TrustedServer;
 let proxy: DeclaredProxy;
 let tmp: string;
 beforeAll(async () => {
-  [trusted, trustedTls, proxy] = await Promise.all([startTrusted(false), startTrusted(true), startDeclaredProxy()]);
+  [trusted, trustedTls, proxy] = await Promise.all([
+    startTrusted(false),
+    startTrusted(true),
+    startDeclaredProxy(),
+  ]);
   tmp = mkdtempSync(join(tmpdir(), 'provably-adv-handoff-'));
 });
 afterAll(async () => {
@@ -64,7 +69,12 @@ describeE2E('forged handoff chain', (backend) => {
 
   beforeAll(async () => {
     const store = await stores.fresh();
-    await store.trust(trusted.url, `${trusted.url}/{rest:path}`, trustedTls.url, `${trustedTls.url}/{rest:path}`);
+    await store.trust(
+      trusted.url,
+      `${trusted.url}/{rest:path}`,
+      trustedTls.url,
+      `${trustedTls.url}/{rest:path}`,
+    );
     dir = mkdtempSync(join(tmp, `${backend}-`));
     const keyFile = join(dir, 'agent.pem');
     writeFileSync(keyFile, generateSigningKeyPem(), { mode: 0o600 });
@@ -79,12 +89,17 @@ describeE2E('forged handoff chain', (backend) => {
       attempts: picked,
       scope: 'context',
     };
-    run = await runGroup(group, store, {
-      trusted: trusted.url,
-      trustedTls: trustedTls.url,
-      trustedCa: trustedTls.ca ?? '',
-      proxy: proxy.url,
-    }, { handoffDir: dir, env: { PROVABLY_SIGNING_KEY: keyFile } });
+    run = await runGroup(
+      group,
+      store,
+      {
+        trusted: trusted.url,
+        trustedTls: trustedTls.url,
+        trustedCa: trustedTls.ca ?? '',
+        proxy: proxy.url,
+      },
+      { handoffDir: dir, env: { PROVABLY_SIGNING_KEY: keyFile } },
+    );
   }, 180_000);
   afterAll(async () => {
     await run?.close();
@@ -96,7 +111,10 @@ describeE2E('forged handoff chain', (backend) => {
     if (!existsSync(payload)) return undefined;
     const offline: NodeJS.ProcessEnv = { ...env, PROVABLY_DATA_DIR: join(dir, 'no-store') };
     delete offline.PROVABLY_DATABASE_URL;
-    const res = await runCli(['evaluate', payload, '--offline', '--trusted-key', pubKeyFile, '--json'], offline);
+    const res = await runCli(
+      ['evaluate', payload, '--offline', '--trusted-key', pubKeyFile, '--json'],
+      offline,
+    );
     const outcome = JSON.parse(res.stdout).outcome as string;
     expect(res.code, res.stderr).toBe(outcome === 'PASS' ? 0 : 1);
     return outcome;

@@ -29,7 +29,15 @@ const async = [
   ],
   ['timer-process-nexttick', 'process.nextTick(fetch)', later((f) => process.nextTick(f))],
   ['timer-queuemicrotask', 'queueMicrotask(fetch)', later((f) => queueMicrotask(f))],
-  ['timer-promise-then-chain', 'Promise.resolve().then().then(fetch)', later((f) => Promise.resolve().then(() => 1).then(f))],
+  [
+    'timer-promise-then-chain',
+    'Promise.resolve().then().then(fetch)',
+    later((f) =>
+      Promise.resolve()
+        .then(() => 1)
+        .then(f),
+    ),
+  ],
   ['timer-timers-promises', 'await timers/promises setTimeout then fetch', later((f) => sleep(5).then(f))],
   [
     'timer-eventemitter',
@@ -66,11 +74,7 @@ const async = [
     'fetch(untrusted) triggered from an AbortSignal.timeout abort listener',
     later((f) => AbortSignal.timeout(5).addEventListener('abort', f)),
   ],
-  [
-    'timer-unref-timer',
-    'an unref()ed setTimeout started in scope',
-    later((f) => setTimeout(f, 10).unref()),
-  ],
+  ['timer-unref-timer', 'an unref()ed setTimeout started in scope', later((f) => setTimeout(f, 10).unref())],
 ];
 
 /** Unscoped and scoped traffic mixed; see kind 'mixed' in the test: run returns { scoped, unscoped }. */
@@ -85,14 +89,17 @@ const settle = (p) =>
 const mixing = [
   {
     id: 'mix-shared-undici-agent',
-    description: 'one undici 8 Agent: unscoped calls to the untrusted server interleaved with scoped calls to it',
+    description:
+      'one undici 8 Agent: unscoped calls to the untrusted server interleaved with scoped calls to it',
     run: async (c, { outside }) => {
       const agent = new (await undici8()).Agent({ keepAliveTimeout: 10_000 });
       const u = await undici8();
       const unscoped = [];
       const scoped = [];
       for (let i = 0; i < 10; i++) {
-        unscoped.push(outside(() => settle(undiciText(u.request(`${c.T.url}/outside-${i}`, { dispatcher: agent })))));
+        unscoped.push(
+          outside(() => settle(undiciText(u.request(`${c.T.url}/outside-${i}`, { dispatcher: agent })))),
+        );
         scoped.push(settle(undiciText(u.request(`${c.T.url}/in-scope-${i}`, { dispatcher: agent }))));
       }
       return { unscoped: await Promise.all(unscoped), scoped: await Promise.all(scoped) };
@@ -100,13 +107,16 @@ const mixing = [
   },
   {
     id: 'mix-shared-http-keepalive-agent',
-    description: 'one keep-alive http.Agent: unscoped untrusted calls, then scoped ones reusing the free sockets',
+    description:
+      'one keep-alive http.Agent: unscoped untrusted calls, then scoped ones reusing the free sockets',
     run: async (c, { outside }) => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
       const unscoped = [];
-      for (let i = 0; i < 4; i++) unscoped.push(await outside(() => settle(call(http, `${c.T.url}/outside-${i}`, { agent }))));
+      for (let i = 0; i < 4; i++)
+        unscoped.push(await outside(() => settle(call(http, `${c.T.url}/outside-${i}`, { agent }))));
       const scoped = [];
-      for (let i = 0; i < 4; i++) scoped.push(await settle(call(http, `${c.T.url}/in-scope-${i}`, { agent })));
+      for (let i = 0; i < 4; i++)
+        scoped.push(await settle(call(http, `${c.T.url}/in-scope-${i}`, { agent })));
       return { unscoped, scoped };
     },
   },
@@ -125,14 +135,19 @@ const mixing = [
   },
   {
     id: 'mix-retry-interceptor',
-    description: 'undici 8 retry interceptor on a shared Agent: unscoped retried calls next to scoped refused ones',
+    description:
+      'undici 8 retry interceptor on a shared Agent: unscoped retried calls next to scoped refused ones',
     run: async (c, { outside }) => {
       const u = await undici8();
-      const agent = new u.Agent().compose(u.interceptors.retry({ maxRetries: 2, minTimeout: 5, statusCodes: [500] }));
+      const agent = new u.Agent().compose(
+        u.interceptors.retry({ maxRetries: 2, minTimeout: 5, statusCodes: [500] }),
+      );
       const unscoped = [];
       const scoped = [];
       for (let i = 0; i < 6; i++) {
-        unscoped.push(outside(() => settle(undiciText(u.request(`${c.T.url}/outside-${i}`, { dispatcher: agent })))));
+        unscoped.push(
+          outside(() => settle(undiciText(u.request(`${c.T.url}/outside-${i}`, { dispatcher: agent })))),
+        );
         scoped.push(settle(undiciText(u.request(`${c.T.url}/in-scope-${i}`, { dispatcher: agent }))));
       }
       return { unscoped: await Promise.all(unscoped), scoped: await Promise.all(scoped) };
@@ -140,7 +155,8 @@ const mixing = [
   },
   {
     id: 'mix-scope-opened-socket-unscoped-reuse',
-    description: 'a scoped TRUSTED call opens a keep-alive socket; an unscoped call on the same agent must not be recorded',
+    description:
+      'a scoped TRUSTED call opens a keep-alive socket; an unscoped call on the same agent must not be recorded',
     trustedOnly: true,
     run: async (c, { outside }) => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -153,6 +169,12 @@ const mixing = [
 ];
 
 export default [
-  ...async.map(([id, description, run]) => ({ id, class: 'async-in-scope', description, run, needs: ['http'] })),
+  ...async.map(([id, description, run]) => ({
+    id,
+    class: 'async-in-scope',
+    description,
+    run,
+    needs: ['http'],
+  })),
   ...mixing.map((a) => ({ class: 'mixing', kind: 'mixed', needs: ['http'], ...a })),
 ];

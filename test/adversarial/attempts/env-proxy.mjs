@@ -7,7 +7,8 @@ import { call, text, undiciText } from '../kit/child-lib.mjs';
 const attempts = [
   {
     id: 'env-node-use-env-proxy-http-get',
-    description: 'NODE_USE_ENV_PROXY=1 HTTP_PROXY=untrusted: http.get(trusted) goes absolute-form to the proxy',
+    description:
+      'NODE_USE_ENV_PROXY=1 HTTP_PROXY=untrusted: http.get(trusted) goes absolute-form to the proxy',
     run: (c) => call(http, `${c.TR}/env`),
   },
   {

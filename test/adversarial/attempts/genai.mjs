@@ -5,9 +5,17 @@ import http from 'node:http';
 import { call, text, undiciText } from '../kit/child-lib.mjs';
 
 const attempts = [
-  ['genai-first-request-fetch', 'the first HTTP request of the process, from a GenAI tool span: fetch', (c) => text(fetch(`${c.T.url}/g`))],
+  [
+    'genai-first-request-fetch',
+    'the first HTTP request of the process, from a GenAI tool span: fetch',
+    (c) => text(fetch(`${c.T.url}/g`)),
+  ],
   ['genai-http-get', 'http.get from a GenAI tool span', (c) => call(http, `${c.T.url}/g`)],
-  ['genai-undici8-request', 'undici 8 request from a GenAI tool span', async (c) => undiciText((await import('undici')).request(`${c.T.url}/g`))],
+  [
+    'genai-undici8-request',
+    'undici 8 request from a GenAI tool span',
+    async (c) => undiciText((await import('undici')).request(`${c.T.url}/g`)),
+  ],
   [
     'genai-proxy-forgery',
     'undici 8 ProxyAgent(untrusted) + trusted URL from a GenAI tool span',
@@ -18,4 +26,10 @@ const attempts = [
   ],
 ];
 
-export default attempts.map(([id, description, run]) => ({ id, class: 'genai-scope', description, run, needs: ['http'] }));
+export default attempts.map(([id, description, run]) => ({
+  id,
+  class: 'genai-scope',
+  description,
+  run,
+  needs: ['http'],
+}));

@@ -13,7 +13,12 @@ const cap = () => {
 function connected(socket) {
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
-    socket.once('connect', () => socket.write('hello', () => (socket.destroy(), resolve({ status: 0, body: 'connected' }))));
+    socket.once('connect', () =>
+      socket.write('hello', () => {
+        socket.destroy();
+        resolve({ status: 0, body: 'connected' });
+      }),
+    );
   });
 }
 
@@ -64,7 +69,10 @@ const attempts = [
       new Promise((resolve, reject) => {
         const s = cap().tlsConnect({ port: c.T.tls, host: '127.0.0.1', rejectUnauthorized: false });
         s.once('error', reject);
-        s.once('secureConnect', () => (s.destroy(), resolve({ status: 0, body: 'tls connected' })));
+        s.once('secureConnect', () => {
+          s.destroy();
+          resolve({ status: 0, body: 'tls connected' });
+        });
       }),
   },
   {
@@ -89,7 +97,7 @@ const attempts = [
   },
   {
     id: 'pre-imported-undici7-agent-dispatch',
-    description: "undici 7 Agent built before the preload, its dispatch() called directly",
+    description: 'undici 7 Agent built before the preload, its dispatch() called directly',
     run: (c) => undiciText(cap().undici7.request(`${c.T.url}/p`, { dispatcher: cap().undici7Agent })),
   },
   {
@@ -111,7 +119,10 @@ const attempts = [
         const s = tls.connect({ socket: raw, rejectUnauthorized: false });
         s.once('error', reject);
         raw.once('error', reject);
-        s.once('secureConnect', () => (s.destroy(), resolve({ status: 0, body: 'tls connected' })));
+        s.once('secureConnect', () => {
+          s.destroy();
+          resolve({ status: 0, body: 'tls connected' });
+        });
       }),
   },
 ];

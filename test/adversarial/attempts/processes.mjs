@@ -40,19 +40,26 @@ function bashTcp(start) {
     );
   });
 }
-const bashScript = (port) => `exec 3<>/dev/tcp/127.0.0.1/${port}; printf 'GET /bash HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3 >/dev/null`;
+const bashScript = (port) =>
+  `exec 3<>/dev/tcp/127.0.0.1/${port}; printf 'GET /bash HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3 >/dev/null`;
 
 const attempts = [
   {
     id: 'worker-file-fetch',
     description: 'new Worker(file) started in scope; the worker fetch()es the untrusted URL',
-    run: async (c) => unwrap(await firstMessage(new Worker(ESCAPE, { workerData: { url: `${c.T.url}/w` } }), 'worker')),
+    run: async (c) =>
+      unwrap(await firstMessage(new Worker(ESCAPE, { workerData: { url: `${c.T.url}/w` } }), 'worker')),
   },
   {
     id: 'worker-file-http',
     description: 'new Worker(file) started in scope; the worker http.get()s the untrusted URL',
     run: async (c) =>
-      unwrap(await firstMessage(new Worker(ESCAPE, { workerData: { url: `${c.T.url}/w`, client: 'http' } }), 'worker')),
+      unwrap(
+        await firstMessage(
+          new Worker(ESCAPE, { workerData: { url: `${c.T.url}/w`, client: 'http' } }),
+          'worker',
+        ),
+      ),
   },
   {
     id: 'worker-eval-fetch',
@@ -78,31 +85,43 @@ const attempts = [
         call(http, ${JSON.stringify(`${c.T.url}/w`)}).then(
           (value) => parentPort.postMessage({ ok: true, value }),
           (e) => parentPort.postMessage({ ok: false, error: shapeOf(e) }));`;
-      return unwrap(await firstMessage(new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`)), 'worker'));
+      return unwrap(
+        await firstMessage(new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`)), 'worker'),
+      );
     },
   },
   {
     id: 'worker-execargv-empty',
     description: 'new Worker(file, { execArgv: [] }) — tries to drop the preload',
     run: async (c) =>
-      unwrap(await firstMessage(new Worker(ESCAPE, { execArgv: [], workerData: { url: `${c.T.url}/w` } }), 'worker')),
+      unwrap(
+        await firstMessage(
+          new Worker(ESCAPE, { execArgv: [], workerData: { url: `${c.T.url}/w` } }),
+          'worker',
+        ),
+      ),
   },
   {
     id: 'worker-env-share-stripped',
     description: 'new Worker(file, { env: {} }) with an empty environment',
     run: async (c) =>
-      unwrap(await firstMessage(new Worker(ESCAPE, { env: {}, workerData: { url: `${c.T.url}/w` } }), 'worker')),
+      unwrap(
+        await firstMessage(new Worker(ESCAPE, { env: {}, workerData: { url: `${c.T.url}/w` } }), 'worker'),
+      ),
   },
   {
     id: 'fork-node-child',
     description: 'child_process.fork(file) in scope; the child fetch()es the untrusted URL',
-    run: async (c) => unwrap(await firstMessage(fork(ESCAPE, [JSON.stringify({ url: `${c.T.url}/f` })]), 'fork')),
+    run: async (c) =>
+      unwrap(await firstMessage(fork(ESCAPE, [JSON.stringify({ url: `${c.T.url}/f` })]), 'fork')),
   },
   {
     id: 'fork-execargv-empty',
     description: 'fork(file, { execArgv: [] }) — no preload flag passed on',
     run: async (c) =>
-      unwrap(await firstMessage(fork(ESCAPE, [JSON.stringify({ url: `${c.T.url}/f` })], { execArgv: [] }), 'fork')),
+      unwrap(
+        await firstMessage(fork(ESCAPE, [JSON.stringify({ url: `${c.T.url}/f` })], { execArgv: [] }), 'fork'),
+      ),
   },
   {
     id: 'spawn-node-clean-env',
@@ -110,7 +129,10 @@ const attempts = [
     run: async (c) =>
       unwrap(
         await processReport(
-          spawn(process.execPath, [ESCAPE, JSON.stringify({ url: `${c.T.url}/s` })], { env: {}, stdio: 'pipe' }),
+          spawn(process.execPath, [ESCAPE, JSON.stringify({ url: `${c.T.url}/s` })], {
+            env: {},
+            stdio: 'pipe',
+          }),
           'node',
         ),
       ),
@@ -120,7 +142,10 @@ const attempts = [
     description: 'spawn(process.execPath, [file]) inheriting the environment',
     run: async (c) =>
       unwrap(
-        await processReport(spawn(process.execPath, [ESCAPE, JSON.stringify({ url: `${c.T.url}/s` })], { stdio: 'pipe' }), 'node'),
+        await processReport(
+          spawn(process.execPath, [ESCAPE, JSON.stringify({ url: `${c.T.url}/s` })], { stdio: 'pipe' }),
+          'node',
+        ),
       ),
   },
   {
@@ -133,7 +158,7 @@ const attempts = [
   },
   {
     id: 'exec-bash-dev-tcp',
-    description: "exec(\"bash -c 'exec 3<>/dev/tcp/127.0.0.1/PORT'\") — a non-Node executable connects",
+    description: 'exec("bash -c \'exec 3<>/dev/tcp/127.0.0.1/PORT\'") — a non-Node executable connects',
     run: (c) => bashTcp(() => exec(`bash -c "${bashScript(c.T.http)}"`)),
   },
   {
@@ -165,7 +190,9 @@ const attempts = [
     id: 'spawn-curl',
     description: 'spawn curl to the untrusted URL',
     run: (c) =>
-      bashTcp(() => spawn('curl', ['-s', '-o', '/dev/null', '--max-time', '3', `${c.T.url}/curl`], { stdio: 'ignore' })),
+      bashTcp(() =>
+        spawn('curl', ['-s', '-o', '/dev/null', '--max-time', '3', `${c.T.url}/curl`], { stdio: 'ignore' }),
+      ),
   },
 ];
 

@@ -62,7 +62,9 @@ const viaUntrusted = [
     description: 'undici 8 ProxyAgent({ uri: untrusted, proxyTunnel: false }) + fetch(trusted)',
     run: async (c) => {
       const u = await undici8();
-      return text(u.fetch(`${c.TR}/abs`, { dispatcher: new u.ProxyAgent({ uri: c.T.url, proxyTunnel: false }) }));
+      return text(
+        u.fetch(`${c.TR}/abs`, { dispatcher: new u.ProxyAgent({ uri: c.T.url, proxyTunnel: false }) }),
+      );
     },
   },
   {
@@ -70,12 +72,15 @@ const viaUntrusted = [
     description: 'undici 7 ProxyAgent({ uri: untrusted, proxyTunnel: false }) + fetch(trusted)',
     run: async (c) => {
       const u = await undici7();
-      return text(u.fetch(`${c.TR}/abs`, { dispatcher: new u.ProxyAgent({ uri: c.T.url, proxyTunnel: false }) }));
+      return text(
+        u.fetch(`${c.TR}/abs`, { dispatcher: new u.ProxyAgent({ uri: c.T.url, proxyTunnel: false }) }),
+      );
     },
   },
   {
     id: 'undici7-proxyagent-tunnel',
-    description: 'undici 7 ProxyAgent(untrusted): CONNECT tunnel to the trusted origin through a forging proxy',
+    description:
+      'undici 7 ProxyAgent(untrusted): CONNECT tunnel to the trusted origin through a forging proxy',
     run: async (c) => {
       const u = await undici7();
       return undiciText(u.request(`${c.TR}/abs`, { dispatcher: new u.ProxyAgent(c.T.url) }));
@@ -104,12 +109,15 @@ const viaUntrusted = [
     description: 'undici 7 EnvHttpProxyAgent({ httpProxy: untrusted }) + request(trusted)',
     run: async (c) => {
       const u = await undici7();
-      return undiciText(u.request(`${c.TR}/abs`, { dispatcher: new u.EnvHttpProxyAgent({ httpProxy: c.T.url }) }));
+      return undiciText(
+        u.request(`${c.TR}/abs`, { dispatcher: new u.EnvHttpProxyAgent({ httpProxy: c.T.url }) }),
+      );
     },
   },
   {
     id: 'undici8-setglobaldispatcher-proxy',
-    description: 'undici 8 setGlobalDispatcher(ProxyAgent(untrusted)) then global fetch(trusted); restored after',
+    description:
+      'undici 8 setGlobalDispatcher(ProxyAgent(untrusted)) then global fetch(trusted); restored after',
     run: async (c) => {
       const u = await undici8();
       const before = u.getGlobalDispatcher();
@@ -126,7 +134,9 @@ const viaUntrusted = [
     description: 'undici 8 Socks5ProxyAgent(socks5://untrusted) + request(trusted)',
     run: async (c) => {
       const u = await undici8();
-      return undiciText(u.request(`${c.TR}/abs`, { dispatcher: new u.Socks5ProxyAgent(`socks5://127.0.0.1:${c.T.http}`) }));
+      return undiciText(
+        u.request(`${c.TR}/abs`, { dispatcher: new u.Socks5ProxyAgent(`socks5://127.0.0.1:${c.T.http}`) }),
+      );
     },
   },
   {
@@ -134,7 +144,9 @@ const viaUntrusted = [
     description: 'axios.get(trusted, { proxy: { host, port: untrusted } })',
     run: async (c) =>
       axiosText(
-        (await axios()).get(`${c.TR}/abs`, { proxy: { protocol: 'http', host: '127.0.0.1', port: c.T.http } }),
+        (await axios()).get(`${c.TR}/abs`, {
+          proxy: { protocol: 'http', host: '127.0.0.1', port: c.T.http },
+        }),
       ),
   },
   {
@@ -172,7 +184,8 @@ const viaUntrusted = [
   },
   {
     id: 'https-proxy-agent-https',
-    description: 'https.get(trusted https, { agent: new HttpsProxyAgent(untrusted) }): CONNECT on its own socket',
+    description:
+      'https.get(trusted https, { agent: new HttpsProxyAgent(untrusted) }): CONNECT on its own socket',
     needs: ['http', 'tls'],
     run: async (c) => {
       const { HttpsProxyAgent } = await import('https-proxy-agent');
@@ -201,7 +214,9 @@ const viaUntrusted = [
     run: async (c) => {
       const { HttpProxyAgent } = await import('http-proxy-agent');
       const got = (await import('got')).default;
-      return axiosText(got(`${c.TR}/abs`, { agent: { http: new HttpProxyAgent(c.T.url) }, retry: { limit: 0 } }));
+      return axiosText(
+        got(`${c.TR}/abs`, { agent: { http: new HttpProxyAgent(c.T.url) }, retry: { limit: 0 } }),
+      );
     },
   },
   {
@@ -227,7 +242,8 @@ const viaDeclared = [
   },
   {
     id: 'declared-undici8-tunnel-untrusted-tls',
-    description: 'undici 8 ProxyAgent(declared proxy) + request(untrusted https): CONNECT to the untrusted target',
+    description:
+      'undici 8 ProxyAgent(declared proxy) + request(untrusted https): CONNECT to the untrusted target',
     needs: ['tls'],
     run: async (c) => {
       const u = await undici8();
@@ -240,7 +256,9 @@ const viaDeclared = [
     description: 'undici 7 ProxyAgent({ uri: declared, proxyTunnel: false }) + fetch(untrusted)',
     run: async (c) => {
       const u = await undici7();
-      return text(u.fetch(`${c.T.url}/x`, { dispatcher: new u.ProxyAgent({ uri: c.proxy, proxyTunnel: false }) }));
+      return text(
+        u.fetch(`${c.T.url}/x`, { dispatcher: new u.ProxyAgent({ uri: c.proxy, proxyTunnel: false }) }),
+      );
     },
   },
   {
@@ -273,7 +291,9 @@ const viaDeclared = [
     needs: ['tls'],
     run: async (c) => {
       const { HttpsProxyAgent } = await import('https-proxy-agent');
-      return call(https, `${c.T.tlsUrl}/x`, { agent: new HttpsProxyAgent(c.proxy, { rejectUnauthorized: false }) });
+      return call(https, `${c.T.tlsUrl}/x`, {
+        agent: new HttpsProxyAgent(c.proxy, { rejectUnauthorized: false }),
+      });
     },
   },
   {
@@ -282,7 +302,9 @@ const viaDeclared = [
     run: async (c) => {
       const p = new URL(c.proxy);
       return axiosText(
-        (await axios()).get(`${c.T.url}/x`, { proxy: { protocol: 'http', host: p.hostname, port: Number(p.port) } }),
+        (await axios()).get(`${c.T.url}/x`, {
+          proxy: { protocol: 'http', host: p.hostname, port: Number(p.port) },
+        }),
       );
     },
   },
@@ -296,17 +318,25 @@ const viaDeclared = [
   },
   {
     id: 'declared-connect-by-hand-untrusted',
-    description: "http.request({ method: 'CONNECT', path: untrusted host:port }) to the declared proxy, then a request in the tunnel",
+    description:
+      "http.request({ method: 'CONNECT', path: untrusted host:port }) to the declared proxy, then a request in the tunnel",
     run: (c) =>
       new Promise((resolve, reject) => {
         const p = new URL(c.proxy);
-        const req = http.request({ host: p.hostname, port: Number(p.port), method: 'CONNECT', path: `127.0.0.1:${c.T.http}` });
+        const req = http.request({
+          host: p.hostname,
+          port: Number(p.port),
+          method: 'CONNECT',
+          path: `127.0.0.1:${c.T.http}`,
+        });
         req.on('connect', (_res, socket) => {
           socket.on('error', reject);
           socket.write(`GET /x HTTP/1.1\r\nhost: 127.0.0.1:${c.T.http}\r\nconnection: close\r\n\r\n`);
           let got = '';
           socket.on('data', (d) => (got += d));
-          socket.on('end', () => resolve({ status: Number(got.split(' ')[1]), body: got.split('\r\n\r\n')[1] }));
+          socket.on('end', () =>
+            resolve({ status: Number(got.split(' ')[1]), body: got.split('\r\n\r\n')[1] }),
+          );
         });
         req.on('error', reject);
         req.end();

@@ -62,14 +62,39 @@ function sendUdp(socket, port, message = 'ping') {
 
 const tcp = [
   ['net-connect-port-host', 'net.connect(port, host)', (c) => connected(net.connect(c.T.http, '127.0.0.1'))],
-  ['net-connect-options', 'net.connect({ port, host })', (c) => connected(net.connect({ port: c.T.http, host: '127.0.0.1' }))],
-  ['net-createconnection', 'net.createConnection({ port })', (c) => connected(net.createConnection({ port: c.T.http, host: '127.0.0.1' }))],
-  ['net-socket-connect', 'new net.Socket().connect(port, host)', (c) => connected(new net.Socket().connect(c.T.http, '127.0.0.1'))],
-  ['net-connect-localhost', "net.connect(port, 'localhost')", (c) => connected(net.connect({ port: c.T.http, host: 'localhost', autoSelectFamily: true }))],
+  [
+    'net-connect-options',
+    'net.connect({ port, host })',
+    (c) => connected(net.connect({ port: c.T.http, host: '127.0.0.1' })),
+  ],
+  [
+    'net-createconnection',
+    'net.createConnection({ port })',
+    (c) => connected(net.createConnection({ port: c.T.http, host: '127.0.0.1' })),
+  ],
+  [
+    'net-socket-connect',
+    'new net.Socket().connect(port, host)',
+    (c) => connected(new net.Socket().connect(c.T.http, '127.0.0.1')),
+  ],
+  [
+    'net-connect-localhost',
+    "net.connect(port, 'localhost')",
+    (c) => connected(net.connect({ port: c.T.http, host: 'localhost', autoSelectFamily: true })),
+  ],
   ['net-connect-no-host', 'net.connect(port) — default host', (c) => connected(net.connect(c.T.http))],
-  ['net-connect-ipv4-mapped', 'net.connect({ host: ::ffff:127.0.0.1 })', (c) => connected(net.connect({ port: c.T.http, host: '::ffff:127.0.0.1' }))],
+  [
+    'net-connect-ipv4-mapped',
+    'net.connect({ host: ::ffff:127.0.0.1 })',
+    (c) => connected(net.connect({ port: c.T.http, host: '::ffff:127.0.0.1' })),
+  ],
   ['net-connect-unix', 'net.connect(unix path)', (c) => connected(net.connect(c.T.unix)), ['unix']],
-  ['net-connect-unix-options', 'net.connect({ path: unix })', (c) => connected(net.connect({ path: c.T.unix })), ['unix']],
+  [
+    'net-connect-unix-options',
+    'net.connect({ path: unix })',
+    (c) => connected(net.connect({ path: c.T.unix })),
+    ['unix'],
+  ],
   [
     'net-blocklist-bypass-lookup',
     'net.connect with a custom lookup returning 127.0.0.1 for a made-up name',
@@ -78,15 +103,29 @@ const tcp = [
         net.connect({
           port: c.T.http,
           host: 'innocent.example',
-          lookup: (_h, o, cb) => (o?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)),
+          lookup: (_h, o, cb) =>
+            o?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4),
         }),
       ),
   ],
-  ['tls-connect', 'tls.connect(untrusted TLS)', (c) => tlsConnected(tls.connect({ port: c.T.tls, host: '127.0.0.1', rejectUnauthorized: false })), ['tls']],
+  [
+    'tls-connect',
+    'tls.connect(untrusted TLS)',
+    (c) => tlsConnected(tls.connect({ port: c.T.tls, host: '127.0.0.1', rejectUnauthorized: false })),
+    ['tls'],
+  ],
   [
     'tls-connect-servername-trusted',
     'tls.connect(untrusted TLS, { servername: a trusted name })',
-    (c) => tlsConnected(tls.connect({ port: c.T.tls, host: '127.0.0.1', servername: 'trusted.test', rejectUnauthorized: false })),
+    (c) =>
+      tlsConnected(
+        tls.connect({
+          port: c.T.tls,
+          host: '127.0.0.1',
+          servername: 'trusted.test',
+          rejectUnauthorized: false,
+        }),
+      ),
     ['tls'],
   ],
   [
@@ -147,7 +186,11 @@ const h2 = [
 ];
 
 const udp = [
-  ['dgram-send-udp4', 'dgram udp4 send to the untrusted UDP port', (c) => sendUdp(dgram.createSocket('udp4'), c.T.udp)],
+  [
+    'dgram-send-udp4',
+    'dgram udp4 send to the untrusted UDP port',
+    (c) => sendUdp(dgram.createSocket('udp4'), c.T.udp),
+  ],
   [
     'dgram-connect-send',
     'dgram connect() then send()',
@@ -185,7 +228,9 @@ const udp = [
       const r = new dns.Resolver({ timeout: 300, tries: 1 });
       r.setServers([`127.0.0.1:${c.T.udp}`]);
       return new Promise((resolve, reject) =>
-        r.resolve4('exfil.example', (err, a) => (err ? reject(err) : resolve({ status: 0, body: String(a) }))),
+        r.resolve4('exfil.example', (err, a) =>
+          err ? reject(err) : resolve({ status: 0, body: String(a) }),
+        ),
       );
     },
   ],
@@ -206,7 +251,9 @@ const udp = [
       dns.setServers([`127.0.0.1:${c.T.udp}`]);
       try {
         return await new Promise((resolve, reject) =>
-          dns.resolve4('exfil.example', (err, a) => (err ? reject(err) : resolve({ status: 0, body: String(a) }))),
+          dns.resolve4('exfil.example', (err, a) =>
+            err ? reject(err) : resolve({ status: 0, body: String(a) }),
+          ),
         );
       } finally {
         dns.setServers(before);
@@ -216,7 +263,19 @@ const udp = [
 ];
 
 export default [
-  ...tcp.map(([id, description, run, needs]) => ({ id, class: 'raw-tcp-tls', description, run, needs: needs ?? ['http'] })),
-  ...h2.map(([id, description, run, needs]) => ({ id, class: 'http2-grpc', description, run, needs: needs ?? ['http'] })),
+  ...tcp.map(([id, description, run, needs]) => ({
+    id,
+    class: 'raw-tcp-tls',
+    description,
+    run,
+    needs: needs ?? ['http'],
+  })),
+  ...h2.map(([id, description, run, needs]) => ({
+    id,
+    class: 'http2-grpc',
+    description,
+    run,
+    needs: needs ?? ['http'],
+  })),
   ...udp.map(([id, description, run]) => ({ id, class: 'udp-dns', description, run, needs: ['udp'] })),
 ];

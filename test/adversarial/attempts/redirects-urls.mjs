@@ -27,7 +27,8 @@ for (const status of [301, 302, 303, 307, 308]) {
     redirects.push({
       id: `redirect-${status}-absolute-${client}`,
       description: `trusted ${status} → absolute untrusted URL, followed by ${client}`,
-      run: (c) => followers[client](`${c.TR}/redirect?status=${status}&to=${encodeURIComponent(`${c.T.url}/r`)}`),
+      run: (c) =>
+        followers[client](`${c.TR}/redirect?status=${status}&to=${encodeURIComponent(`${c.T.url}/r`)}`),
     });
   }
 }
@@ -61,7 +62,9 @@ redirects.push({
   run: async (c) => {
     const u = await undici8();
     const dispatcher = new u.Agent({ connect: { ca: c.trustedCa } });
-    return text(u.fetch(`${c.TRS}/redirect?status=302&to=${encodeURIComponent(`${c.T.url}/r`)}`, { dispatcher }));
+    return text(
+      u.fetch(`${c.TRS}/redirect?status=302&to=${encodeURIComponent(`${c.T.url}/r`)}`, { dispatcher }),
+    );
   },
 });
 
@@ -91,7 +94,9 @@ const urlClients = {
 };
 const urls = [];
 for (const [name, spell] of Object.entries(hosts)) {
-  let clients = ['ip-plain', 'localhost'].includes(name) ? Object.keys(urlClients) : ['fetch', 'http.get', 'axios'];
+  let clients = ['ip-plain', 'localhost'].includes(name)
+    ? Object.keys(urlClients)
+    : ['fetch', 'http.get', 'axios'];
   // fetch refuses URLs with credentials by itself (never reaching anything): not an attempt.
   if (name.startsWith('userinfo')) clients = clients.filter((k) => k !== 'fetch');
   for (const client of clients) {

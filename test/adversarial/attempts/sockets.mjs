@@ -30,7 +30,10 @@ const attempts = [
   {
     id: 'agent-host-port-keepalive',
     description: 'keep-alive Agent({ host: 127.0.0.1, port: untrusted }) for a trusted URL',
-    run: (c) => call(http, `${c.TR}/s`, { agent: new http.Agent({ keepAlive: true, host: '127.0.0.1', port: c.T.http }) }),
+    run: (c) =>
+      call(http, `${c.TR}/s`, {
+        agent: new http.Agent({ keepAlive: true, host: '127.0.0.1', port: c.T.http }),
+      }),
   },
   {
     id: 'agent-socketpath-option',
@@ -84,11 +87,13 @@ const attempts = [
   {
     id: 'request-createconnection-agent-null',
     description: 'http.request(trusted, { agent: null, createConnection: () => net.connect(untrusted) })',
-    run: (c) => call(http, `${c.TR}/s`, { agent: null, createConnection: () => net.connect(c.T.http, '127.0.0.1') }),
+    run: (c) =>
+      call(http, `${c.TR}/s`, { agent: null, createConnection: () => net.connect(c.T.http, '127.0.0.1') }),
   },
   {
     id: 'request-createconnection-no-agent',
-    description: 'http.request(trusted, { createConnection }) — no agent option: Node then uses no agent at all',
+    description:
+      'http.request(trusted, { createConnection }) — no agent option: Node then uses no agent at all',
     run: (c) => call(http, `${c.TR}/s`, { createConnection: () => net.connect(c.T.http, '127.0.0.1') }),
   },
   {
@@ -109,7 +114,8 @@ const attempts = [
   },
   {
     id: 'two-agents-shared-free-sockets',
-    description: "a scoped request on an agent whose freeSockets were copied from another agent's untrusted pool",
+    description:
+      "a scoped request on an agent whose freeSockets were copied from another agent's untrusted pool",
     outsideTraffic: true,
     outside: async (c) => {
       c.a1 = new http.Agent({ keepAlive: true });
@@ -158,7 +164,8 @@ const attempts = [
   {
     id: 'host-header-undici-request',
     description: 'undici.request(untrusted, { headers: { host: trusted } })',
-    run: async (c) => undiciText((await undici8()).request(`${c.T.url}/s`, { headers: { host: new URL(c.TR).host } })),
+    run: async (c) =>
+      undiciText((await undici8()).request(`${c.T.url}/s`, { headers: { host: new URL(c.TR).host } })),
   },
   {
     id: 'ws-host-header',
@@ -168,7 +175,9 @@ const attempts = [
       return new Promise((resolve, reject) => {
         const ws = new WebSocket(`ws://127.0.0.1:${c.T.http}/ws`, { headers: { host: new URL(c.TR).host } });
         ws.on('open', () => resolve({ status: 101, body: 'open' }));
-        ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode, body: 'unexpected-response' }));
+        ws.on('unexpected-response', (_req, res) =>
+          resolve({ status: res.statusCode, body: 'unexpected-response' }),
+        );
         ws.on('error', reject);
       });
     },
@@ -181,7 +190,9 @@ const attempts = [
       return new Promise((resolve, reject) => {
         const ws = new WebSocket(`ws://127.0.0.1:${c.T.http}/ws`);
         ws.on('open', () => resolve({ status: 101, body: 'open' }));
-        ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode, body: 'unexpected-response' }));
+        ws.on('unexpected-response', (_req, res) =>
+          resolve({ status: res.statusCode, body: 'unexpected-response' }),
+        );
         ws.on('error', reject);
       });
     },
@@ -261,34 +272,44 @@ const attempts = [
   },
   {
     id: 'http-lookup-trusted-name',
-    description: "http.get('http://trusted.example:<untrusted port>') with a custom lookup answering 127.0.0.1",
+    description:
+      "http.get('http://trusted.example:<untrusted port>') with a custom lookup answering 127.0.0.1",
     run: (c) =>
       call(http, `http://trusted.example:${c.T.http}/s`, {
-        lookup: (_h, opts, cb) => (opts?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)),
+        lookup: (_h, opts, cb) =>
+          opts?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4),
       }),
   },
   {
     id: 'http-lookup-trusted-host-elsewhere',
-    description: 'http.get(trusted, { lookup }) where lookup is a no-op for 127.0.0.1 but port is overridden by agent',
+    description:
+      'http.get(trusted, { lookup }) where lookup is a no-op for 127.0.0.1 but port is overridden by agent',
     run: (c) =>
       call(http, `${c.TR}/s`, {
         agent: new http.Agent({ port: c.T.http }),
-        lookup: (_h, opts, cb) => (opts?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)),
+        lookup: (_h, opts, cb) =>
+          opts?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4),
       }),
   },
   {
     id: 'undici8-connect-lookup',
-    description: 'undici 8 Agent({ connect: { lookup } }) resolving a made-up host to 127.0.0.1 (untrusted port)',
+    description:
+      'undici 8 Agent({ connect: { lookup } }) resolving a made-up host to 127.0.0.1 (untrusted port)',
     run: async (c) => {
       const u = await undici8();
       const lookup = (_h, opts, cb) =>
         opts?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4);
-      return undiciText(u.request(`http://trusted.example:${c.T.http}/s`, { dispatcher: new u.Agent({ connect: { lookup } }) }));
+      return undiciText(
+        u.request(`http://trusted.example:${c.T.http}/s`, {
+          dispatcher: new u.Agent({ connect: { lookup } }),
+        }),
+      );
     },
   },
   {
     id: 'request-createconnection-callback',
-    description: 'agentless http.request(trusted) whose createConnection hands an untrusted socket through its callback, later',
+    description:
+      'agentless http.request(trusted) whose createConnection hands an untrusted socket through its callback, later',
     run: (c) =>
       new Promise((resolve, reject) => {
         const createConnection = (_opts, cb) => {

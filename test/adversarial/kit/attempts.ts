@@ -68,8 +68,12 @@ function group(name: string, modules: string[], attempts: Attempt[], extra: Part
 /** Every group of the suite, in run order. */
 export async function loadGroups(): Promise<Group[]> {
   const groups: Group[] = [];
+  // One agent process for every interceptContext attempt: a process start and a store open per
+  // group is most of the suite's time on two cores.
   const plain = ['controls', 'proxies', 'sockets', 'raw', 'processes', 'redirects-urls', 'async-mixing'];
-  for (const name of plain) groups.push(group(name, [name], await loadAttempts(name)));
+  const attempts: Attempt[] = [];
+  for (const name of plain) attempts.push(...(await loadAttempts(name)));
+  groups.push(group('interceptContext', plain, attempts));
 
   const genai = await loadAttempts('genai');
   for (const scope of ['genai-esm', 'genai-cjs', 'genai-19'] as const) {
@@ -90,7 +94,13 @@ export async function loadGroups(): Promise<Group[]> {
       group(`env-proxy ${a.id}`, ['env-proxy'], [a], {
         env: (targets) => {
           const url = `http://127.0.0.1:${targets[a.id]?.http}`;
-          return { NODE_USE_ENV_PROXY: '1', HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url };
+          return {
+            NODE_USE_ENV_PROXY: '1',
+            HTTP_PROXY: url,
+            HTTPS_PROXY: url,
+            http_proxy: url,
+            https_proxy: url,
+          };
         },
       }),
     );

@@ -14,6 +14,8 @@ import type { Counter, Need } from './targets.js';
 export interface AttemptOutcome {
   outside?: Settled<unknown>;
   scoped?: Settled<unknown>;
+  /** Wall time of the attempt in the agent process (for the report; never asserted). */
+  ms?: number;
 }
 
 export interface KnownServers {
@@ -37,7 +39,10 @@ export function isBlocked(e: ErrorShape | undefined): boolean {
 
 function describeError(e: ErrorShape | undefined): string {
   return chain(e)
-    .map((c) => `${c.name ?? c.ctor ?? '?'}${c.code ? `[${c.code}]` : ''}: ${(c.message ?? c.value ?? '').slice(0, 90)}`)
+    .map(
+      (c) =>
+        `${c.name ?? c.ctor ?? '?'}${c.code ? `[${c.code}]` : ''}: ${(c.message ?? c.value ?? '').slice(0, 90)}`,
+    )
     .join(' <- ');
 }
 
@@ -59,7 +64,8 @@ function peerOf(row: InterceptRecord): { port?: number | null; certSha256?: stri
   const r = row as unknown as Record<string, unknown>;
   const peer = r.peer as { port?: number | null; tls?: { certSha256?: string } | null } | undefined;
   if (peer && typeof peer === 'object') return { port: peer.port, certSha256: peer.tls?.certSha256 ?? null };
-  if ('peerPort' in r) return { port: r.peerPort as number | null, certSha256: (r.peerCertSha256 as string) ?? null };
+  if ('peerPort' in r)
+    return { port: r.peerPort as number | null, certSha256: (r.peerCertSha256 as string) ?? null };
   return undefined;
 }
 
@@ -85,9 +91,12 @@ export function forgedRow(row: InterceptRecord, servers: KnownServers): string[]
     out.push(`${where} holds trusted-tls bytes under another origin`);
   const peer = peerOf(row);
   if (peer && row.status !== null) {
-    const expected = servedBy === 'trusted-tls' ? servers.trustedTls : servedBy === 'trusted-http' ? servers.trusted : null;
+    const expected =
+      servedBy === 'trusted-tls' ? servers.trustedTls : servedBy === 'trusted-http' ? servers.trusted : null;
     if (expected === null || peer.port !== expected.port)
-      out.push(`${where} names peer port ${peer.port} but was answered by ${servedBy ?? 'an unknown server'}`);
+      out.push(
+        `${where} names peer port ${peer.port} but was answered by ${servedBy ?? 'an unknown server'}`,
+      );
     if (servedBy === 'trusted-tls' && peer.certSha256 !== servers.trustedTls.certSha256)
       out.push(`${where} names certificate ${peer.certSha256} but the trusted TLS server presented another`);
   }
@@ -115,7 +124,8 @@ type Mixed = { scoped: Settled<{ status?: number }>[]; unscoped: Settled<{ statu
 
 function mixedViolations(a: Attempt, outcome: AttemptOutcome, rows: InterceptRecord[]): string[] {
   const out: string[] = [];
-  if (!outcome.scoped?.ok) return [`the mixed attempt itself failed: ${describeError(outcome.scoped?.error)}`];
+  if (!outcome.scoped?.ok)
+    return [`the mixed attempt itself failed: ${describeError(outcome.scoped?.error)}`];
   const v = outcome.scoped.value as Mixed;
   v.unscoped.forEach((s, i) => {
     if (!s.ok) out.push(`unscoped call ${i} was refused/failed: ${describeError(s.error)}`);
@@ -131,7 +141,8 @@ function mixedViolations(a: Attempt, outcome: AttemptOutcome, rows: InterceptRec
   if (tagged.length > 0) out.push(`MIS-TAG: ${tagged.length} unscoped call(s) recorded under the scope`);
   if (a.trustedOnly) {
     const recorded = rows.filter((r) => r.url.includes('/in-scope')).length;
-    if (recorded !== v.scoped.length) out.push(`${recorded} rows for ${v.scoped.length} scoped trusted calls`);
+    if (recorded !== v.scoped.length)
+      out.push(`${recorded} rows for ${v.scoped.length} scoped trusted calls`);
   }
   return out;
 }
@@ -148,7 +159,12 @@ export interface CheckInput {
 }
 
 /** A residual limit: exactly the documented behaviour, and the README still says so. */
-function residualViolations(a: Attempt, outcome: AttemptOutcome, counters: CheckInput['counters'], readme: string): string[] {
+function residualViolations(
+  a: Attempt,
+  outcome: AttemptOutcome,
+  counters: CheckInput['counters'],
+  readme: string,
+): string[] {
   const r = a.residual;
   if (r === undefined) return [];
   const out: string[] = [];
@@ -185,7 +201,8 @@ export function violations({ attempt: a, outcome, counters, rows, servers, readm
   } else if (kind === 'allowed') {
     const s = outcome.scoped;
     if (!s?.ok) out.push(`control failed: ${describeError(s?.error)}`);
-    else if ((s.value as { body?: string }).body !== 'trusted-http') out.push(`control got ${describeValue(s.value)}`);
+    else if ((s.value as { body?: string }).body !== 'trusted-http')
+      out.push(`control got ${describeValue(s.value)}`);
     if (rows.length !== 1) out.push(`control: ${rows.length} rows instead of 1`);
   } else if (kind === 'unscoped') {
     const s = outcome.scoped;

@@ -8,7 +8,10 @@ export const ATTEMPT_TIMEOUT_MS = 4_000;
 export function withTimeout(promise, ms = ATTEMPT_TIMEOUT_MS, what = 'attempt') {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`${what} timed out`), { code: 'ADV_TIMEOUT' })), ms);
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`${what} timed out`), { code: 'ADV_TIMEOUT' })),
+      ms,
+    );
   });
   return Promise.race([Promise.resolve(promise), timeout]).finally(() => clearTimeout(timer));
 }

@@ -70,12 +70,13 @@ export async function runGroup(
       ...(extra.env ?? {}),
     });
     for (const v of PROXY_VARS) {
-      if (!(group.env?.(infos) ?? {})[v]) {
+      if (!group.env?.(infos)?.[v]) {
         delete env[v];
         delete env[v.toLowerCase()];
       }
     }
-    if (group.captureFirst) env.NODE_OPTIONS = `--import ${pathToFileURL(CAPTURE).href} --import provably/register`;
+    if (group.captureFirst)
+      env.NODE_OPTIONS = `--import ${pathToFileURL(CAPTURE).href} --import provably/register`;
     const run = await runAgent<{ outcomes: Record<string, AttemptOutcome>; stray: unknown[] }>(RUNNER, {
       env,
       preload: group.captureFirst ? 'none' : 'flag',

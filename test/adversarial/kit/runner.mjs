@@ -85,6 +85,7 @@ for (const id of config.ids) {
     inScope: (fn) => inScope(id, fn),
   };
   const out = {};
+  const t0 = performance.now();
   if (a.outside) out.outside = await settle(() => a.outside(c));
   const scoped = async () => {
     out.scoped = await inScope(id, () => settle(() => a.run(c, { outside: (fn) => selfEgress(fn) })));
@@ -92,6 +93,7 @@ for (const id of config.ids) {
   };
   if (config.handoffDir) await agentRun(`run ${id}`, scoped);
   else await scoped();
+  out.ms = Math.round(performance.now() - t0);
   outcomes[id] = out;
 }
 

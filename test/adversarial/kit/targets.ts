@@ -96,7 +96,11 @@ function answer(name: string): Handler {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = `${name}`;
-      res.writeHead(200, { 'content-type': 'text/plain', 'x-served-by': name, 'content-length': body.length });
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        'x-served-by': name,
+        'content-length': body.length,
+      });
       res.end(body);
     });
     req.on('error', () => {});
@@ -153,7 +157,8 @@ export async function startUntrusted(id: string, needs: Need[], unixDir: string)
 
   if (needs.includes('tls')) {
     untrustedCert ??= makeCertificate('untrusted.invalid');
-    const counter = (counters.tls = newCounter());
+    const counter = newCounter();
+    counters.tls = counter;
     tlsServer = https.createServer({ ...untrustedCert }, answer(name));
     count(tlsServer, counter, sockets);
     tlsServer.on('request', (req) => counter.requests.push(`${req.method} ${req.url}`));
@@ -161,7 +166,8 @@ export async function startUntrusted(id: string, needs: Need[], unixDir: string)
     closers.push(closer(tlsServer, sockets));
   }
   if (needs.includes('http')) {
-    const counter = (counters.http = newCounter());
+    const counter = newCounter();
+    counters.http = counter;
     const server = http.createServer(answer(name));
     count(server, counter, sockets);
     server.on('request', (req) => counter.requests.push(`${req.method} ${req.url}`));
@@ -180,18 +186,20 @@ export async function startUntrusted(id: string, needs: Need[], unixDir: string)
           else server.emit('connection', socket);
         };
         if (first) serve(first);
-        else socket.once('readable', () => {
-          const b = socket.read(1) as Buffer | null;
-          if (b) socket.unshift(b);
-          serve(b);
-        });
+        else
+          socket.once('readable', () => {
+            const b = socket.read(1) as Buffer | null;
+            if (b) socket.unshift(b);
+            serve(b);
+          });
       });
     });
     info.http = await listen(server, 0);
     closers.push(closer(server, sockets));
   }
   if (needs.includes('unix')) {
-    const counter = (counters.unix = newCounter());
+    const counter = newCounter();
+    counters.unix = counter;
     const server = http.createServer(answer(name));
     count(server, counter, sockets);
     server.on('request', (req) => counter.requests.push(`${req.method} ${req.url}`));
@@ -200,7 +208,8 @@ export async function startUntrusted(id: string, needs: Need[], unixDir: string)
     closers.push(closer(server, sockets));
   }
   if (needs.includes('udp')) {
-    const counter = (counters.udp = newCounter());
+    const counter = newCounter();
+    counters.udp = counter;
     const socket: UdpSocket = createSocket('udp4');
     socket.on('message', (msg) => {
       counter.connections++; // datagrams, for UDP
