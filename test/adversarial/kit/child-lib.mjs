@@ -2,7 +2,8 @@
 // Nothing here loads provably; the runner does, the way an app would.
 import { Buffer } from 'node:buffer';
 
-export const ATTEMPT_TIMEOUT_MS = 4_000;
+// Generous: an embedded store's first open takes seconds on a loaded 2-core machine.
+export const ATTEMPT_TIMEOUT_MS = 8_000;
 
 /** Rejects after `ms` (an attempt that hangs is a failure, never a pass). */
 export function withTimeout(promise, ms = ATTEMPT_TIMEOUT_MS, what = 'attempt') {

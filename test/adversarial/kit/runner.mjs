@@ -59,6 +59,15 @@ for (const file of config.modules) {
 }
 const inScope = await scopeRunner(config.scope);
 
+// Open the store before the first attempt (an embedded store takes seconds to open): a trusted
+// call in a scope of its own. Not in GenAI groups, whose first attempt must be the process's
+// first HTTP request.
+if (config.scope === 'context') {
+  await interceptContext({ agentId: 'adversary', actionName: 'warm-up' }, () =>
+    fetch(`${config.trusted}/warm-up`).then((r) => r.text()),
+  );
+}
+
 const outcomes = {};
 // An attempt's stray error (a socket error nobody listens to) must not end the whole batch.
 const stray = [];
@@ -102,7 +111,19 @@ async function handoff(id, seen) {
   const body = seen && typeof seen === 'object' ? seen.body : undefined;
   const claims = [{ action_name: id, verification_mode: 'verbatim', claimed_value: body }];
   try {
-    const built = await buildHandoffPayload(JSON.stringify({ claims }), { task: `adversarial ${id}` });
+    // A forged node:http row can commit AFTER the caller saw the body's end (PostgreSQL): the
+    // chain is about what a payload proves, so give the row a moment, and note that it was late.
+    let built;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        built = await buildHandoffPayload(JSON.stringify({ claims }), { task: `adversarial ${id}` });
+        if (attempt > 0) writeFileSync(join(config.handoffDir, `${id}.late`), String(attempt));
+        break;
+      } catch (err) {
+        if (attempt >= 10 || err?.code !== 'PROVABLY_HANDOFF_UNRESOLVED') throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     writeFileSync(join(config.handoffDir, `${id}.json`), JSON.stringify(built.payload));
   } catch (err) {
     // No record of this run to pin the claim to: nothing can PASS. Reported for the test's notes.
