@@ -61,6 +61,7 @@ export async function runGroup(
         trustedCa: shared.trustedCa,
         proxy: shared.proxy,
         handoffDir: extra.handoffDir,
+        warmUp: group.scope === 'context' && group.env === undefined,
       }),
     );
     const env = store.env({

@@ -62,7 +62,8 @@ const inScope = await scopeRunner(config.scope);
 // Open the store before the first attempt (an embedded store takes seconds to open): a trusted
 // call in a scope of its own. Not in GenAI groups, whose first attempt must be the process's
 // first HTTP request.
-if (config.scope === 'context') {
+// Nor where the environment names a proxy: the warm-up would go through it.
+if (config.warmUp) {
   await interceptContext({ agentId: 'adversary', actionName: 'warm-up' }, () =>
     fetch(`${config.trusted}/warm-up`).then((r) => r.text()),
   );
