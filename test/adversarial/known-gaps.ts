@@ -195,6 +195,18 @@ export const KNOWN_GAPS: Record<string, KnownGap | string> = {
   'worker-execargv-empty': 'went through, got the untrusted body; http target saw 1 connections, 171 bytes',
   'worker-file-fetch': 'went through, got the untrusted body; http target saw 1 connections, 171 bytes',
   'worker-file-http': 'went through, got the untrusted body; http target saw 1 connections, 66 bytes',
+  // The same, captured by CommonJS code loaded with --require before the preload.
+  'cjs:pre-captured-addrequest': 'http target saw 1 connections, 0 bytes',
+  'cjs:pre-captured-addrequest-trusted-url':
+    'went through, got the untrusted body; http target saw 1 connections, 61 bytes; FORGED row under the trusted URL',
+  'cjs:pre-captured-net-connect':
+    'went through: status 0, body "connected"; http target saw 1 connections, 5 bytes',
+  'cjs:pre-captured-socket-connect':
+    'went through: status 0, body "connected"; http target saw 1 connections, 5 bytes',
+  'cjs:pre-captured-tls-connect':
+    'went through: status 0, body "tls connected"; tls target saw 1 connections, 1568 bytes',
+  'cjs:pre-captured-tls-socket-proto':
+    'went through: status 0, body "tls connected"; tls target saw 1 connections, 1568 bytes',
   // The forged-handoff chain (handoff-chain.test.ts): each forged row's claim PASSes offline.
   'handoff:undici8-proxyagent-fetch':
     'the forged row (untrusted bytes under the trusted URL) yields PASS from evaluate --offline',

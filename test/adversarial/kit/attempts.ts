@@ -48,8 +48,11 @@ export interface Group {
   modules: string[];
   attempts: Attempt[];
   scope: ScopeKind;
-  /** Load kit/capture.mjs before the preload (code that captured originals early). */
-  captureFirst?: boolean;
+  /**
+   * Load kit/capture.mjs (`import`) or kit/capture.cjs (`require`) before the preload: code that
+   * captured the originals early.
+   */
+  captureFirst?: 'import' | 'require';
   /** Extra environment, given this group's targets. */
   env?: (targets: Record<string, TargetInfo>) => Record<string, string>;
 }
@@ -86,7 +89,16 @@ export async function loadGroups(): Promise<Group[]> {
       ),
     );
   }
-  groups.push(group('preloaded', ['preloaded'], await loadAttempts('preloaded'), { captureFirst: true }));
+  const preloaded = await loadAttempts('preloaded');
+  groups.push(group('preloaded', ['preloaded'], preloaded, { captureFirst: 'import' }));
+  groups.push(
+    group(
+      'preloaded-cjs',
+      ['preloaded'],
+      preloaded.map((a) => ({ ...a, id: `cjs:${a.id}` })),
+      { captureFirst: 'require' },
+    ),
+  );
   // The proxy comes from the environment at start: one process per attempt, so that the target
   // named by HTTP_PROXY is that attempt's own.
   for (const a of await loadAttempts('env-proxy')) {

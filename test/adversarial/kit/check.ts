@@ -90,6 +90,9 @@ export function forgedRow(row: InterceptRecord, servers: KnownServers): string[]
   if (servedBy === 'trusted-tls' && origin !== servers.trustedTls.origin)
     out.push(`${where} holds trusted-tls bytes under another origin`);
   const peer = peerOf(row);
+  // Rows that carry peer fields (leaf v2) must name the peer of every answered call.
+  if ('peer' in row && (row as { peer: unknown }).peer === null && row.status !== null)
+    out.push(`${where} was answered (status ${row.status}) but names no peer`);
   if (peer && row.status !== null) {
     const expected =
       servedBy === 'trusted-tls' ? servers.trustedTls : servedBy === 'trusted-http' ? servers.trusted : null;

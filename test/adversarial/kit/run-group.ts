@@ -16,6 +16,7 @@ import { startUntrusted, type TargetInfo, type UntrustedTargets } from './target
 
 const RUNNER = '../../adversarial/kit/runner.mjs'; // relative to test/fixtures/e2e
 const CAPTURE = join(ADVERSARIAL_DIR, 'kit/capture.mjs');
+const CAPTURE_CJS = join(ADVERSARIAL_DIR, 'kit/capture.cjs');
 
 /** Proxy settings of the test's own environment never reach the agent. */
 const PROXY_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'NODE_USE_ENV_PROXY'];
@@ -76,8 +77,10 @@ export async function runGroup(
         delete env[v.toLowerCase()];
       }
     }
-    if (group.captureFirst)
+    if (group.captureFirst === 'import')
       env.NODE_OPTIONS = `--import ${pathToFileURL(CAPTURE).href} --import provably/register`;
+    if (group.captureFirst === 'require')
+      env.NODE_OPTIONS = `--require ${CAPTURE_CJS} --import provably/register`;
     const run = await runAgent<{ outcomes: Record<string, AttemptOutcome>; stray: unknown[] }>(RUNNER, {
       env,
       preload: group.captureFirst ? 'none' : 'flag',
