@@ -56,16 +56,18 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   const refreshMs = readPositiveInt(env, 'PROVABLY_TRUST_REFRESH_MS', DEFAULT_TRUST_REFRESH_MS);
   const startEnabled = readFlag(env, 'PROVABLY_ENABLED', true);
   readRecorderConfig(env);
-  readCheckpointConfig(env);
+  const { shutdownTimeoutMs } = readCheckpointConfig(env);
   setupScopes(scopeOptions);
 
   // The store, recorder and ledger load on the first governed call (the gate is asked first).
   let pipeline: Pipeline | undefined;
   let loading: Promise<Pipeline> | undefined;
   const load = (): Promise<Pipeline> => {
-    loading ??= import('./pipeline.js').then((m) => {
-      pipeline = m.createPipeline(env, refreshMs);
-      return pipeline;
+    loading ??= Promise.all([import('./pipeline.js'), import('./signals.js')]).then(([m, signals]) => {
+      const p = m.createPipeline(env, refreshMs);
+      pipeline = p;
+      signals.checkpointOnSignals(() => p.flush(), shutdownTimeoutMs);
+      return p;
     });
     return loading;
   };
