@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { defaultOrgId } from '../../config/index.js';
 import { ProvablyConfigError } from '../../errors/index.js';
-import { loadSigner, signUnsignedLogs } from '../../ledger/index.js';
+import { loadSigner, signUnsignedLogs, unsignedLogs } from '../../ledger/index.js';
 import type { CommandContext } from '../context.js';
 import { collect } from '../trusted-keys.js';
 
@@ -24,12 +24,16 @@ export function registerCheckpointCommand(program: Command, ctx: CommandContext)
         if (opts.all && opts.org)
           throw new ProvablyConfigError('--org', 'give either --org or --all, not both');
         const orgs = opts.all ? undefined : (opts.org ?? [defaultOrgId()]);
-        const signer = loadSigner();
-        const outcomes = await signUnsignedLogs(store, signer, { orgs });
+        // The key is loaded (and created if needed) only when there is something to sign.
+        const pending = await unsignedLogs(store, orgs);
+        const signer = pending.length > 0 ? loadSigner() : undefined;
+        const outcomes = signer
+          ? await signUnsignedLogs(store, signer, { orgs: pending.map((p) => p.orgId) })
+          : [];
         if (outcomes.some((o) => !o.ok)) ctx.setExitCode(1);
         if (out.json) {
           return out.data({
-            key_id: signer.keyId,
+            key_id: signer?.keyId ?? null,
             checkpoints: outcomes.map((o) =>
               o.ok
                 ? {
@@ -45,7 +49,7 @@ export function registerCheckpointCommand(program: Command, ctx: CommandContext)
         if (outcomes.length === 0) out.line('nothing to sign: every log is covered by a checkpoint');
         for (const o of outcomes) {
           if (o.ok)
-            out.line(`signed org ${o.orgId}: tree size ${o.checkpoint.tree_size} (key ${signer.keyId})`);
+            out.line(`signed org ${o.orgId}: tree size ${o.checkpoint.tree_size} (key ${signer?.keyId})`);
           else out.line(out.color.red(`could not sign org ${o.orgId}: ${message(o.error)}`));
         }
       }),
