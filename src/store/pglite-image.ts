@@ -13,6 +13,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { diag } from '../diag/index.js';
 
 export const PGLITE_IMAGE_FILE = 'pglite-image.tar.gz';
 
@@ -41,13 +44,23 @@ export function pgliteImagePath(env: NodeJS.ProcessEnv = process.env): string | 
   return candidates(env).find((file) => existsSync(file));
 }
 
-/** The image's bytes, or undefined when there is none or it cannot be read. */
+/**
+ * The image as an uncompressed tar, or undefined when there is none or it is not a gzip'd tar
+ * (warned). Decompressed here, not by PGlite: PGlite's own gunzip lets a corrupt file's stream
+ * error escape as an uncaught exception, which would kill the host process.
+ */
 export async function readPgliteImage(env: NodeJS.ProcessEnv = process.env): Promise<Blob | undefined> {
   const file = pgliteImagePath(env);
   if (!file) return undefined;
   try {
-    return new Blob([await readFile(file)], { type: 'application/x-gzip' });
-  } catch {
+    const tar = await gunzipAsync(await readFile(file));
+    // A POSIX tar header carries "ustar" at offset 257.
+    if (tar.subarray(257, 262).toString('latin1') !== 'ustar') throw new Error('not a tar archive');
+    return new Blob([tar], { type: 'application/x-tar' });
+  } catch (err) {
+    diag.once(`store.image:${file}`, 'warn', `ignoring the database image ${file}; creating the database instead`, err);
     return undefined;
   }
 }
+
+const gunzipAsync = promisify(gunzip);
