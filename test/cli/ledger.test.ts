@@ -82,7 +82,11 @@ for (const backend of cliBackends()) {
       const json = await runCli(['keys', 'show', '--json'], env);
       expect(json.code, json.stderr).toBe(0);
       const info = JSON.parse(json.stdout);
-      expect(info).toEqual({ key_id: keyId, public_key_pem: signerFromPem(pem).publicKeyPem, location: keyFile });
+      expect(info).toEqual({
+        key_id: keyId,
+        public_key_pem: signerFromPem(pem).publicKeyPem,
+        location: keyFile,
+      });
       expect(`${lines.slice(2).join('\n')}\n`).toBe(info.public_key_pem);
       expect(json.stderr).not.toContain('generated'); // reused, not regenerated
       expect(readFileSync(keyFile, 'utf8')).toBe(pem);

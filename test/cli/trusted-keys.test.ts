@@ -34,7 +34,12 @@ describe('verifiers never mint a signing key', () => {
   it('`provably verify` with records but no key: leaves checked, exit 3 with how to sign; no key created', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'provably-keys-')), '.provably');
     const env = cleanEnv({ PROVABLY_DATA_DIR: dir });
-    await withEnvStore(env, (store) => recordRun(store, { orgId: 'default', calls: [{ action: 'a', url: 'https://x.example/1', body: { a: 1 } }] }));
+    await withEnvStore(env, (store) =>
+      recordRun(store, {
+        orgId: 'default',
+        calls: [{ action: 'a', url: 'https://x.example/1', body: { a: 1 } }],
+      }),
+    );
     const res = await runCli(['verify'], env);
     expect(res.code, res.stderr).toBe(3);
     expect(res.stdout).toMatch(/^UNSIGNED org default: 1 records/);
@@ -46,7 +51,10 @@ describe('verifiers never mint a signing key', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'provably-keys-')), '.provably');
     const env = cleanEnv({ PROVABLY_DATA_DIR: dir });
     await withEnvStore(env, async (store) => {
-      await recordRun(store, { orgId: 'default', calls: [{ action: 'a', url: 'https://x.example/1', body: { a: 1 } }] });
+      await recordRun(store, {
+        orgId: 'default',
+        calls: [{ action: 'a', url: 'https://x.example/1', body: { a: 1 } }],
+      });
       await issueCheckpoint(store, 'default', loadSigner({ env }));
     });
     rmSync(join(dir, 'signing-key.pem'));

@@ -29,7 +29,11 @@ async function openFresh(name: string, image?: string) {
     { env: { PROVABLY_PGLITE_IMAGE: image, PROVABLY_LOG_LEVEL: 'warn' } },
   );
   expect(child.code, child.stderr).toBe(0);
-  return { ...(JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as { applied: number[]; n: number }), stderr: child.stderr, dataDir };
+  return {
+    ...(JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as { applied: number[]; n: number }),
+    stderr: child.stderr,
+    dataDir,
+  };
 }
 
 describe('the packaged database image', () => {
@@ -41,12 +45,16 @@ describe('the packaged database image', () => {
     expect(existsSync(join(r.dataDir, 'pglite', 'PG_VERSION'))).toBe(true);
   });
 
-  it('PROVABLY_PGLITE_IMAGE=none runs initdb instead: every migration is applied', { timeout: 120_000 }, async () => {
+  it('PROVABLY_PGLITE_IMAGE=none runs initdb instead: every migration is applied', {
+    timeout: 120_000,
+  }, async () => {
     const r = await openFresh('none', 'none');
     expect(r.applied).toEqual(ALL);
   });
 
-  it('an image that is not gzip, or not a database, is ignored with a warning; the database is still created', { timeout: 240_000 }, async () => {
+  it('an image that is not gzip, or not a database, is ignored with a warning; the database is still created', {
+    timeout: 240_000,
+  }, async () => {
     const notGzip = join(tmp, 'random.tar.gz');
     writeFileSync(notGzip, Buffer.from('this is not a gzip file at all, just text'.repeat(100)));
     const bad = await openFresh('not-gzip', notGzip);
