@@ -4,8 +4,8 @@
 // an existing data dir. Variants run interleaved so machine noise hits each alike.
 // Targets: cold CLI ≤ 2 s, warm CLI ≤ 1 s, first governed call adds ≤ 300 ms.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,13 +19,18 @@ const tmp = mkdtempSync(join(tmpdir(), 'provably-bench-coldstart-'));
 const warmDir = join(tmp, 'warm', '.provably');
 
 const env = { ...process.env, PROVABLY_LOG_LEVEL: 'error' };
-for (const k of Object.keys(env)) if (k.startsWith('PROVABLY_DATABASE') || k === 'POSTGRES_URL') delete env[k];
+for (const k of Object.keys(env))
+  if (k.startsWith('PROVABLY_DATABASE') || k === 'POSTGRES_URL') delete env[k];
 delete env.NODE_OPTIONS;
 
 function run(args, extraEnv = {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => {
@@ -57,14 +62,24 @@ const freshDir = () => join(tmp, `fresh-${++fresh}`, '.provably');
 const first = { added: [], first: [], bare: [] };
 const variants = [
   { name: '`node -e 0`', go: () => run(['-e', '0']) },
-  { name: 'PGlite alone: open an existing data dir, SELECT 1, close', go: () => run([join(root, 'bench/fixtures/pglite-open.mjs'), join(warmDir, 'pglite')]) },
-  { name: 'cold CLI: `provably endpoints list`, fresh data dir', go: () => run([cli, 'endpoints', 'list'], { PROVABLY_DATA_DIR: freshDir() }) },
+  {
+    name: 'PGlite alone: open an existing data dir, SELECT 1, close',
+    go: () => run([join(root, 'bench/fixtures/pglite-open.mjs'), join(warmDir, 'pglite')]),
+  },
+  {
+    name: 'cold CLI: `provably endpoints list`, fresh data dir',
+    go: () => run([cli, 'endpoints', 'list'], { PROVABLY_DATA_DIR: freshDir() }),
+  },
   {
     name: 'cold CLI without the packaged image (initdb: before #12)',
     every: 3,
-    go: () => run([cli, 'endpoints', 'list'], { PROVABLY_DATA_DIR: freshDir(), PROVABLY_PGLITE_IMAGE: 'none' }),
+    go: () =>
+      run([cli, 'endpoints', 'list'], { PROVABLY_DATA_DIR: freshDir(), PROVABLY_PGLITE_IMAGE: 'none' }),
   },
-  { name: 'warm CLI: `provably endpoints list`, existing data dir', go: () => run([cli, 'endpoints', 'list'], { PROVABLY_DATA_DIR: warmDir }) },
+  {
+    name: 'warm CLI: `provably endpoints list`, existing data dir',
+    go: () => run([cli, 'endpoints', 'list'], { PROVABLY_DATA_DIR: warmDir }),
+  },
   {
     name: 'agent: --import provably/register, bare fetch + 2 governed calls, existing data dir',
     go: async () => {

@@ -58,7 +58,12 @@ export async function readPgliteImage(env: NodeJS.ProcessEnv = process.env): Pro
     if (tar.subarray(257, 262).toString('latin1') !== 'ustar') throw new Error('not a tar archive');
     return new Blob([tar], { type: 'application/x-tar' });
   } catch (err) {
-    diag.once(`store.image:${file}`, 'warn', `ignoring the database image ${file}; creating the database instead`, err);
+    diag.once(
+      `store.image:${file}`,
+      'warn',
+      `ignoring the database image ${file}; creating the database instead`,
+      err,
+    );
     return undefined;
   }
 }
