@@ -8,14 +8,19 @@
  */
 
 import type { Env } from '../config/index.js';
-import { type Signer, signUnsignedLogs } from '../ledger/index.js';
+import { type Signer, signUnsignedLogs, unsignedLogs } from '../ledger/index.js';
 import { readCheckpointConfig } from '../runtime/checkpoint-config.js';
 import type { Store } from '../store/index.js';
 import type { ServiceLog } from './log.js';
 
 export interface CheckpointSignerOptions {
   store: Store;
-  signer: Signer;
+  /**
+   * The key, or how to load it: called at the first sweep that finds something to sign, so a
+   * service with nothing to sign (e.g. `--independent`) never loads or creates a key. A failure
+   * to load is logged and retried at the next sweep.
+   */
+  signer: Signer | (() => Signer);
   log: ServiceLog;
   env?: Env;
   /** The longest a record may stay unsigned (default PROVABLY_CHECKPOINT_INTERVAL_MS, 60 s). */
@@ -35,11 +40,17 @@ export function startCheckpointSigner(options: CheckpointSignerOptions): Checkpo
   let running: Promise<number> | undefined;
   let closed = false;
   const failing = new Set<string>();
+  let signer = typeof options.signer === 'function' ? undefined : options.signer;
+  const loadSigner = options.signer as () => Signer;
 
   const once = async (): Promise<number> => {
     let issued = 0;
     try {
-      for (const outcome of await signUnsignedLogs(options.store, options.signer)) {
+      const pending = await unsignedLogs(options.store);
+      if (pending.length === 0) return 0;
+      signer ??= loadSigner();
+      const orgs = pending.map((p) => p.orgId);
+      for (const outcome of await signUnsignedLogs(options.store, signer, { orgs })) {
         if (outcome.ok) {
           issued += 1;
           failing.delete(outcome.orgId);
