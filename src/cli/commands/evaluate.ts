@@ -103,12 +103,14 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
           // command with its reason instead of a service whose every request is a 500.
           await store.query('SELECT 1');
           const log = jsonLineLog((l) => ctx.streams.stderr(l));
-          // The signer first: it creates the installation's key if none exists yet, which is
-          // then also the key this service trusts by default.
+          // Without --trusted-key the service trusts its own installation's key, so it loads
+          // (or creates) that key now; with --trusted-key it loads it only once there is
+          // something to sign — a receiver that holds no logs never mints a key.
+          const ownKey = opts.trustedKey === undefined || opts.trustedKey.length === 0;
           const signer =
             opts.checkpoints === false
               ? undefined
-              : startCheckpointSigner({ store, signer: loadSigner(), log });
+              : startCheckpointSigner({ store, signer: ownKey ? loadSigner() : () => loadSigner(), log });
           const server = await startEvalServer({
             log,
             store,
