@@ -60,7 +60,9 @@ async function exitingAgent(store: E2EStore, calls = 3, extra: Record<string, st
 describeE2E('short-lived agents', (backend) => {
   const stores = useE2EStores(backend);
 
-  it('process.exit(0) right after the calls: rows kept, not signed → verify exit 3 (no key anywhere), checkpoint signs them → 0', async () => {
+  it('process.exit(0) right after the calls: rows kept, not signed → verify exit 3 (no key anywhere), checkpoint signs them → 0', {
+    timeout: 120_000,
+  }, async () => {
     const store = await stores.fresh();
     await store.trust(`${server.url}/json`);
     await exitingAgent(store);
@@ -106,7 +108,9 @@ describeE2E('short-lived agents', (backend) => {
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`${signal}: the agent checkpoints its rows before it goes, and still ends by ${signal}`, async () => {
+    it(`${signal}: the agent checkpoints its rows before it goes, and still ends by ${signal}`, {
+      timeout: 120_000,
+    }, async () => {
       const store = await stores.fresh();
       await store.trust(`${server.url}/json`);
       const agent = startAgent('short-lived.mjs', {
@@ -124,7 +128,9 @@ describeE2E('short-lived agents', (backend) => {
     });
   }
 
-  it('kill -9: every answered call is recorded; unsigned (exit 3) until `provably checkpoint`', async () => {
+  it('kill -9: every answered call is recorded; unsigned (exit 3) until `provably checkpoint`', {
+    timeout: 120_000,
+  }, async () => {
     const store = await stores.fresh();
     await store.trust(`${server.url}/json`);
     const agent = startAgent('short-lived.mjs', {
@@ -141,7 +147,9 @@ describeE2E('short-lived agents', (backend) => {
     expect((await verify(store)).code).toBe(0);
   });
 
-  it('provably serve signs the records exited agents left, within PROVABLY_CHECKPOINT_INTERVAL_MS', async () => {
+  it('provably serve signs the records exited agents left, within PROVABLY_CHECKPOINT_INTERVAL_MS', {
+    timeout: 120_000,
+  }, async () => {
     const store = await stores.fresh();
     await store.trust(`${server.url}/json`);
     await exitingAgent(store, 2);
@@ -159,7 +167,7 @@ describeE2E('short-lived agents', (backend) => {
     expect((await verify(store)).code).toBe(0);
   });
 
-  it('serve --no-checkpoints signs nothing', async () => {
+  it('serve --no-checkpoints signs nothing', { timeout: 120_000 }, async () => {
     const store = await stores.fresh();
     await store.trust(`${server.url}/json`);
     await exitingAgent(store, 1);
@@ -189,7 +197,9 @@ if (process.env.PROVABLY_TEST_DATABASE_URL) {
   describe('the signer guarantee [postgres]', () => {
     const stores = useE2EStores('postgres');
 
-    it('20 agents exiting with process.exit(0) while serve runs: within the interval every row is covered; a later superuser edit is named', async () => {
+    it('20 agents exiting with process.exit(0) while serve runs: within the interval every row is covered; a later superuser edit is named', {
+      timeout: 300_000,
+    }, async () => {
       const store = await stores.fresh();
       await store.trust(`${server.url}/json`);
       const INTERVAL = 3_000;
@@ -218,7 +228,9 @@ if (process.env.PROVABLY_TEST_DATABASE_URL) {
       }
     });
 
-    it('the default key is per user, not in the working directory: commands run from two directories find the same key', async () => {
+    it('the default key is per user, not in the working directory: commands run from two directories find the same key', {
+      timeout: 120_000,
+    }, async () => {
       const store = await stores.fresh();
       const dirs = [
         mkdtempSync(join(tmpdir(), 'provably-cwd-a-')),
