@@ -155,7 +155,7 @@ describeE2E('short-lived agents', (backend) => {
     await exitingAgent(store, 2);
     const serve = await startServe(store.env({ PROVABLY_CHECKPOINT_INTERVAL_MS: '1000' }));
     try {
-      await waitFor(() => serve.stderr().includes('"msg":"checkpoint"'), 10_000);
+      await waitFor(() => serve.stderr().includes('"msg":"checkpoint"'), 30_000);
       const line = serve
         .stderr()
         .split('\n')
