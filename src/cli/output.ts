@@ -15,6 +15,7 @@ export interface Output {
 export interface Colors {
   green(s: string): string;
   red(s: string): string;
+  yellow(s: string): string;
   dim(s: string): string;
   bold(s: string): string;
 }
@@ -28,7 +29,13 @@ export function colorEnabled(stream: { isTTY?: boolean }, env = process.env): bo
 function colors(on: boolean): Colors {
   const wrap = (open: number, close: number) => (s: string) =>
     on ? `\u001b[${open}m${s}\u001b[${close}m` : s;
-  return { green: wrap(32, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+  return {
+    green: wrap(32, 39),
+    red: wrap(31, 39),
+    yellow: wrap(33, 39),
+    dim: wrap(2, 22),
+    bold: wrap(1, 22),
+  };
 }
 
 /** Where a command's text goes: the process's streams, or a caller's (runCli in a program). */

@@ -31,7 +31,8 @@ export function buildProgram(ctx: CommandContext = createCommandContext()): Comm
 
 /**
  * Runs `provably <args…>` (args without the node and script paths) and resolves to the exit
- * code: 0, 1 (a check failed or provably failed) or 2 (input the user can fix). Never rejects.
+ * code: 0, 1 (a check failed or provably failed), 2 (input the user can fix) or, from
+ * `provably verify`, 3 (a healthy log with records not yet signed). Never rejects.
  */
 export async function runCli(args: readonly string[], options: CommandContextOptions = {}): Promise<number> {
   const ctx = createCommandContext(options);

@@ -6,7 +6,7 @@
  *     await tx.query('INSERT INTO provably_intercepts …');
  *     await appendLeaves(tx, orgId, ids);              // same transaction: rows and leaves commit together
  *   });
- *   const signer = loadSigner();                       // PROVABLY_SIGNING_KEY or <data dir>/signing-key.pem
+ *   const signer = loadSigner();                       // PROVABLY_SIGNING_KEY, else see signingKeyLocation()
  *   const checkpoint = await issueCheckpoint(store, orgId, signer);
  *   const proof = await inclusionProof(store, orgId, recordId);
  *   verifyRecordProof({ proof, checkpoint, trustedKeys: trustedKeysOf(signer), record });   // offline
@@ -53,7 +53,9 @@ export {
   rawPublicKey,
   SIGNING_KEY_FILE,
   type Signer,
+  type SigningKeyLocation,
   signerFromPem,
+  signingKeyLocation,
   type TrustedKeys,
   trustedKeysOf,
 } from './keys.js';
@@ -76,6 +78,7 @@ export {
   verifyConsistency,
   verifyInclusion,
 } from './merkle.js';
+export { type SignOutcome, signUnsignedLogs, type UnsignedLog, unsignedLogs } from './pending.js';
 export {
   type ConsistencyProof,
   hexHash,
@@ -95,5 +98,7 @@ export {
   type VerifyLogOptions,
   type VerifyLogResult,
   type VerifyProgress,
+  type VerifyStatus,
+  verifyExitCode,
   verifyLog,
 } from './verify-log.js';

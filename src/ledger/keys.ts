@@ -4,8 +4,11 @@
  * Where the key comes from (loadSigner):
  * 1. PROVABLY_SIGNING_KEY: the private key as PEM text (PKCS#8, "-----BEGIN PRIVATE KEY-----";
  *    a one-line value with literal "\n" escapes is accepted), or else the path of a PEM file.
- * 2. Otherwise `<PROVABLY_DATA_DIR>/signing-key.pem` (data dir default ./.provably), created on
- *    first use with a new key and mode 0600. Creation is atomic and never overwrites: the key
+ * 2. Otherwise a key file (signingKeyLocation), created on first use with a new key and mode
+ *    0600: on PostgreSQL (a database URL is configured) the per-user
+ *    `${XDG_CONFIG_HOME:-~/.config}/provably/signing-key.pem` — never the current directory, so
+ *    every command and agent of the user finds the same key wherever it runs; on the embedded
+ *    store `<PROVABLY_DATA_DIR>/signing-key.pem`, next to the database it signs. Creation is atomic and never overwrites: the key
  *    is written to a private temporary file, then hard-linked into place, so processes starting
  *    together all end up with the one key that won. A warning is logged once (with the key id)
  *    when a key is generated: back it up, and publish its public key.
@@ -27,6 +30,7 @@ import {
   sign,
 } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type Env, readStoreConfig } from '../config/index.js';
 import { diag } from '../diag/index.js';
@@ -111,6 +115,31 @@ export function generateSigningKeyPem(): string {
 
 let memorySigner: Signer | undefined;
 
+/** Where the configured signing key comes from (see the module comment). */
+export type SigningKeyLocation =
+  | { kind: 'env' }
+  | { kind: 'memory' }
+  | { kind: 'file'; file: string; scope: 'user' | 'data-dir' };
+
+export function signingKeyLocation(env: Env = process.env): SigningKeyLocation {
+  const configured = env.PROVABLY_SIGNING_KEY?.trim();
+  if (configured) {
+    return configured.startsWith('-----BEGIN')
+      ? { kind: 'env' }
+      : { kind: 'file', file: resolve(configured), scope: 'user' };
+  }
+  // memory:// asks for a throwaway key on either backend (tests, demos).
+  if (env.PROVABLY_DATA_DIR?.trim() === MEMORY_DATA_DIR) return { kind: 'memory' };
+  const store = readStoreConfig(env);
+  if (store.databaseUrl) {
+    // Bug fix: on PostgreSQL the key was looked up under the data dir, i.e. ./.provably of the
+    // current directory, so a command run elsewhere did not find (or made another) key.
+    const base = env.XDG_CONFIG_HOME?.trim() || join(env.HOME?.trim() || homedir(), '.config');
+    return { kind: 'file', file: join(resolve(base), 'provably', SIGNING_KEY_FILE), scope: 'user' };
+  }
+  return { kind: 'file', file: join(store.dataDir, SIGNING_KEY_FILE), scope: 'data-dir' };
+}
+
 /** The checkpoint signer configured by the environment (see the module comment). */
 export function loadSigner(options: LoadSignerOptions = {}): Signer {
   const env = options.env ?? process.env;
@@ -123,7 +152,8 @@ export function loadSigner(options: LoadSignerOptions = {}): Signer {
     const file = resolve(configured);
     return signerFromPem(readKeyFile(file), file);
   }
-  if (env.PROVABLY_DATA_DIR?.trim() === MEMORY_DATA_DIR) {
+  const location = signingKeyLocation(env);
+  if (location.kind === 'memory') {
     if (!memorySigner && options.create === false) {
       throw new ProvablySigningKeyError(
         'missing',
@@ -142,7 +172,8 @@ export function loadSigner(options: LoadSignerOptions = {}): Signer {
     }
     return memorySigner;
   }
-  const file = join(readStoreConfig(env).dataDir, SIGNING_KEY_FILE);
+  if (location.kind !== 'file') throw new Error('unreachable: PROVABLY_SIGNING_KEY was handled above');
+  const file = location.file;
   let pem: string;
   try {
     pem = readFileSync(file, 'utf8');

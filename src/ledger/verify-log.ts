@@ -69,8 +69,24 @@ export interface VerifyLogOptions {
   pageSize?: number;
 }
 
+/**
+ * The verdict. `verified`: no problem and every leaf is covered by a verified checkpoint (also
+ * an empty log). `unsigned`: no problem, but the newest `uncheckpointedLeaves` records are not
+ * covered by a checkpoint yet — healthy, and only their stored leaf hashes protect them until
+ * a signer (`provably serve`, `provably checkpoint`, or the recording process) signs them.
+ * `broken`: problems were found (tampering or damage).
+ */
+export type VerifyStatus = 'verified' | 'unsigned' | 'broken';
+
+/** The `provably verify` exit code of a status: 0 verified, 1 broken, 3 unsigned (2 is bad input). */
+export function verifyExitCode(status: VerifyStatus): 0 | 1 | 3 {
+  return status === 'verified' ? 0 : status === 'broken' ? 1 : 3;
+}
+
 export interface VerifyLogResult {
+  /** No problem was found (true for `verified` and `unsigned`). */
   ok: boolean;
+  status: VerifyStatus;
   orgId: string;
   /** Leaf rows found. */
   treeSize: number;
@@ -84,6 +100,12 @@ export interface VerifyLogResult {
   latestVerified: StoredCheckpoint | null;
   /** Leaves after the latest verified checkpoint: only the stored leaf hashes protect them. */
   uncheckpointedLeaves: number;
+  /**
+   * When the oldest leaf not covered by a verified checkpoint was stored (ISO 8601), and its age
+   * in milliseconds at verification; null when every leaf is covered.
+   */
+  oldestUncoveredAt: string | null;
+  oldestUncoveredAgeMs: number | null;
   /** Records of the org without a leaf. */
   unloggedRecords: number;
   /** The earliest problem in log order (problems without an index come last), or null. */
@@ -305,15 +327,36 @@ export async function verifyLog(
     return p.leafIndex;
   };
   problems.sort((a, b) => sortKey(a) - sortKey(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
+  const coveredSize = latestVerified?.tree_size ?? 0;
+  const uncovered = stored.size - coveredSize;
+  let oldestUncoveredAt: string | null = null;
+  let oldestUncoveredAgeMs: number | null = null;
+  if (uncovered > 0) {
+    const oldest = await q.query<{ at: Date | string; age_ms: string | number }>(
+      `SELECT created_at AS at, (extract(epoch FROM (now() - created_at)) * 1000)::bigint AS age_ms
+         FROM provably_ledger_leaves WHERE org_id = $1 AND leaf_index >= $2
+        ORDER BY leaf_index LIMIT 1`,
+      [orgId, coveredSize],
+    );
+    const row = oldest.rows[0];
+    if (row) {
+      oldestUncoveredAt = new Date(row.at).toISOString();
+      oldestUncoveredAgeMs = Math.max(0, Number(row.age_ms));
+    }
+  }
+  const ok = problems.length === 0;
   return {
-    ok: problems.length === 0,
+    ok,
+    status: !ok ? 'broken' : uncovered > 0 ? 'unsigned' : 'verified',
     orgId,
     treeSize: stored.size,
     rootHash: hex(recomputed.root()),
     checkpoints: checkpoints.length,
     verifiedCheckpoints: verified,
     latestVerified,
-    uncheckpointedLeaves: stored.size - (latestVerified?.tree_size ?? 0),
+    uncheckpointedLeaves: uncovered,
+    oldestUncoveredAt,
+    oldestUncoveredAgeMs,
     unloggedRecords,
     firstBroken: problems[0] ?? null,
     problems: problems.slice(0, MAX_PROBLEMS),

@@ -7,12 +7,15 @@ import { type Env, readPositiveInt } from '../config/index.js';
 
 export const DEFAULT_CHECKPOINT_EVERY = 1000;
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 
 export interface CheckpointConfig {
   /** PROVABLY_CHECKPOINT_EVERY: new leaves per checkpoint. */
   every: number;
   /** PROVABLY_CHECKPOINT_INTERVAL_MS: the longest a leaf waits for one. */
   intervalMs: number;
+  /** PROVABLY_SHUTDOWN_TIMEOUT_MS: the longest SIGINT/SIGTERM wait for rows and a checkpoint. */
+  shutdownTimeoutMs: number;
 }
 
 /** Throws ProvablyConfigError naming the setting when one is not a positive integer. */
@@ -20,5 +23,6 @@ export function readCheckpointConfig(env: Env): CheckpointConfig {
   return {
     every: readPositiveInt(env, 'PROVABLY_CHECKPOINT_EVERY', DEFAULT_CHECKPOINT_EVERY),
     intervalMs: readPositiveInt(env, 'PROVABLY_CHECKPOINT_INTERVAL_MS', DEFAULT_CHECKPOINT_INTERVAL_MS),
+    shutdownTimeoutMs: readPositiveInt(env, 'PROVABLY_SHUTDOWN_TIMEOUT_MS', DEFAULT_SHUTDOWN_TIMEOUT_MS),
   };
 }

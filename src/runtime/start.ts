@@ -71,7 +71,7 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   // Checked at start so a bad list stops the preload (scoped sends re-read them on use).
   readUdpAllowlist(env);
   readDnsServerAllowlist(env);
-  readCheckpointConfig(env);
+  const { shutdownTimeoutMs } = readCheckpointConfig(env);
   const childExecutables = readChildExecutables(env);
   setupScopes(scopeOptions);
   // A worker or child started inside a scope runs inside it from its first line of code.
@@ -81,9 +81,11 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   let pipeline: Pipeline | undefined;
   let loading: Promise<Pipeline> | undefined;
   const load = (): Promise<Pipeline> => {
-    loading ??= import('./pipeline.js').then((m) => {
-      pipeline = m.createPipeline(env, refreshMs);
-      return pipeline;
+    loading ??= Promise.all([import('./pipeline.js'), import('./signals.js')]).then(([m, signals]) => {
+      const p = m.createPipeline(env, refreshMs);
+      pipeline = p;
+      signals.checkpointOnSignals(() => p.flush(), shutdownTimeoutMs);
+      return p;
     });
     return loading;
   };

@@ -9,3 +9,4 @@ export {
   type RunningEvalServer,
   startEvalServer,
 } from './serve.js';
+export { type CheckpointSigner, type CheckpointSignerOptions, startCheckpointSigner } from './signer.js';

@@ -30,13 +30,20 @@ for (const backend of cliBackends()) {
     beforeAll(async () => {
       ({ env, cleanup } = await backend.env());
       tmp = mkdtempSync(join(tmpdir(), 'provably-cli-ledger-'));
-      // The signing key lives in the data dir on both backends; never the repository's ./.provably.
+      // Never the repository's ./.provably: the data dir (embedded) or XDG_CONFIG_HOME (PostgreSQL;
+      // cliBackends gives a private one) hold the key.
       env.PROVABLY_DATA_DIR ??= join(tmp, '.provably');
     });
     afterAll(async () => {
       await cleanup();
       rmSync(tmp, { recursive: true, force: true });
     });
+
+    /** Where the default key lives: per user on PostgreSQL, in the data dir on the embedded store. */
+    const defaultKeyFile = () =>
+      env.PROVABLY_DATABASE_URL
+        ? join(env.XDG_CONFIG_HOME as string, 'provably', SIGNING_KEY_FILE)
+        : join(env.PROVABLY_DATA_DIR as string, SIGNING_KEY_FILE);
 
     /** Records `n` calls in `org` and checkpoints them with this installation's key. */
     async function seed(org: string, n: number): Promise<string[]> {
@@ -56,14 +63,15 @@ for (const backend of cliBackends()) {
     }
 
     it('keys show: generates the data dir key once (mode 0600), then reuses it; text and --json agree', async () => {
-      const keyFile = join(env.PROVABLY_DATA_DIR as string, SIGNING_KEY_FILE);
+      const keyFile = defaultKeyFile();
       rmSync(keyFile, { force: true });
       const text = await runCli(['keys', 'show'], env);
       expect(text.code, text.stderr).toBe(0);
       const lines = text.stdout.trimEnd().split('\n');
       const keyId = lines[0]?.replace(/^key id: /, '') as string;
       expect(keyId).toMatch(HEX16);
-      expect(lines[1]).toBe('-----BEGIN PUBLIC KEY-----');
+      expect(lines[1]).toBe(`location: ${keyFile}`);
+      expect(lines[2]).toBe('-----BEGIN PUBLIC KEY-----');
       expect(lines.at(-1)).toBe('-----END PUBLIC KEY-----');
       expect(text.stderr).toContain(`generated a new checkpoint signing key at ${keyFile}`);
 
@@ -74,15 +82,19 @@ for (const backend of cliBackends()) {
       const json = await runCli(['keys', 'show', '--json'], env);
       expect(json.code, json.stderr).toBe(0);
       const info = JSON.parse(json.stdout);
-      expect(info).toEqual({ key_id: keyId, public_key_pem: signerFromPem(pem).publicKeyPem });
-      expect(`${lines.slice(1).join('\n')}\n`).toBe(info.public_key_pem);
+      expect(info).toEqual({
+        key_id: keyId,
+        public_key_pem: signerFromPem(pem).publicKeyPem,
+        location: keyFile,
+      });
+      expect(`${lines.slice(2).join('\n')}\n`).toBe(info.public_key_pem);
       expect(json.stderr).not.toContain('generated'); // reused, not regenerated
       expect(readFileSync(keyFile, 'utf8')).toBe(pem);
       expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     });
 
     it('keys show: a key file other users can read is used, with a warning to chmod it', async () => {
-      const keyFile = join(env.PROVABLY_DATA_DIR as string, SIGNING_KEY_FILE);
+      const keyFile = defaultKeyFile();
       const before = JSON.parse((await runCli(['keys', 'show', '--json'], env)).stdout).key_id;
       chmodSync(keyFile, 0o644);
       try {
@@ -140,6 +152,9 @@ for (const backend of cliBackends()) {
       const report = JSON.parse(json.stdout);
       expect(report).toMatchObject({
         ok: true,
+        status: 'verified',
+        exitCode: 0,
+        oldestUncoveredAt: null,
         orgId: 'org-ok',
         treeSize: 5,
         checkpoints: 1,

@@ -116,7 +116,10 @@ export function useE2EStores(backend: BackendName): E2EStores {
       if (backend === 'postgres') {
         if (!db) throw new Error('useE2EStores: fresh() is only available inside tests');
         const url = db.url;
-        settings = { PROVABLY_DATABASE_URL: url, PROVABLY_ORG_ID: orgId };
+        // On PostgreSQL the default signing key is per user (XDG_CONFIG_HOME): a private one.
+        const config = mkdtempSync(join(tmpdir(), 'provably-e2e-config-'));
+        dirs.push(config);
+        settings = { PROVABLY_DATABASE_URL: url, PROVABLY_ORG_ID: orgId, XDG_CONFIG_HOME: config };
         open = () =>
           openStore({ backend: 'postgres', databaseUrl: url, poolSize: 2, autoMigrate: false, env: {} });
       } else {

@@ -149,7 +149,7 @@ function pgliteImages(): Promise<Record<ImageKind, Blob>> {
     } catch {
       // Not cached yet: build below.
     }
-    const seed = new PgliteStore({ dataDir: 'memory://' });
+    const seed = new PgliteStore({ dataDir: 'memory://', packagedImage: false });
     const db = await seed.instance();
     const built = { empty: await db.dumpDataDir('none'), migrated: new Blob([]) };
     await migrate(seed);

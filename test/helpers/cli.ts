@@ -3,7 +3,7 @@
  * builds first; a missing build fails loudly rather than testing stale code silently.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +61,15 @@ export function cliBackends(): CliBackend[] {
       name: 'postgres',
       async env() {
         const db = await createTestDatabase();
-        return { env: cleanEnv({ PROVABLY_DATABASE_URL: db.url }), cleanup: () => db.drop() };
+        // On PostgreSQL the default signing key is per user (XDG_CONFIG_HOME): a private one.
+        const config = mkdtempSync(join(tmpdir(), 'provably-cli-config-'));
+        return {
+          env: cleanEnv({ PROVABLY_DATABASE_URL: db.url, XDG_CONFIG_HOME: config }),
+          cleanup: async () => {
+            rmSync(config, { recursive: true, force: true });
+            await db.drop();
+          },
+        };
       },
     });
   }

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ProvablyConfigError } from '../../errors/index.js';
 import { evaluateHandoff, ledgerProofVerifier } from '../../eval/index.js';
-import { DEFAULT_HOST, DEFAULT_PORT, startEvalServer } from '../../server/index.js';
+import { loadSigner } from '../../ledger/index.js';
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  jsonLineLog,
+  startCheckpointSigner,
+  startEvalServer,
+} from '../../server/index.js';
 import { closeDefaultStore, getDefaultStore } from '../../store/index.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, describeFailure, exitCodeFor } from '../output.js';
@@ -75,6 +82,10 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
       'trusted endpoint entries to judge against instead of the store registry (repeatable)',
       collect,
     )
+    .option(
+      '--no-checkpoints',
+      'do not sign checkpoints (by default serve signs every log with unsigned records within PROVABLY_CHECKPOINT_INTERVAL_MS)',
+    )
     .action(
       async (opts: {
         port?: string;
@@ -82,6 +93,7 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
         trustedKey?: string[];
         independent?: boolean;
         trustedEndpoint?: string[];
+        checkpoints?: boolean;
       }) => {
         try {
           const port = opts.port === undefined ? DEFAULT_PORT : parsePort(opts.port);
@@ -90,7 +102,17 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
           // embedded data dir another process holds, a database that is down — stops the
           // command with its reason instead of a service whose every request is a 500.
           await store.query('SELECT 1');
+          const log = jsonLineLog((l) => ctx.streams.stderr(l));
+          // Without --trusted-key the service trusts its own installation's key, so it loads
+          // (or creates) that key now; with --trusted-key it loads it only once there is
+          // something to sign — a receiver that holds no logs never mints a key.
+          const ownKey = opts.trustedKey === undefined || opts.trustedKey.length === 0;
+          const signer =
+            opts.checkpoints === false
+              ? undefined
+              : startCheckpointSigner({ store, signer: ownKey ? loadSigner() : () => loadSigner(), log });
           const server = await startEvalServer({
+            log,
             store,
             trustedKeys: loadTrustedKeys(opts.trustedKey),
             checkStore: !opts.independent,
@@ -100,8 +122,8 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
           });
           createOutput(false, ctx.streams).line(`provably eval service listening on ${server.url}`);
           const stop = () => {
-            server
-              .close()
+            Promise.resolve(signer?.close())
+              .then(() => server.close())
               .then(() => closeDefaultStore())
               .finally(() => process.exit(0));
           };

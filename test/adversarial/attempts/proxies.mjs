@@ -31,7 +31,7 @@ const viaUntrusted = [
   {
     id: 'abs-http-get-url-and-options',
     description: 'http.get(trustedUrl, { host, port: untrusted }) — options override the URL',
-    run: (c) => call(http, c.TR + '/abs', { host: '127.0.0.1', port: c.T.http }),
+    run: (c) => call(http, `${c.TR}/abs`, { host: '127.0.0.1', port: c.T.http }),
   },
   {
     id: 'undici8-proxyagent-fetch',
