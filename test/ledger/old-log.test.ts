@@ -10,6 +10,7 @@
  * current version: `provably verify` must pass, a handoff of a version-1 record must PASS, and
  * new version-2 records (with who answered) must append to the same log after the old ones.
  */
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { evaluateHandoff, ledgerProofVerifier } from '../../src/eval/index.js';
@@ -19,7 +20,9 @@ import {
   generateSigningKeyPem,
   inclusionProof,
   issueCheckpoint,
+  type LeafRecord,
   latestCheckpoint,
+  leafBytes,
   signerFromPem,
   trustedKeysOf,
   verifyLog,
@@ -48,6 +51,8 @@ const dump = JSON.parse(
   readFileSync(new URL('../fixtures/ledger/v1-log.json', import.meta.url), 'utf8'),
 ) as V1Dump;
 const ORG = dump.org_id;
+/** A fresh org for the rolling-upgrade case (ORG's log is left edited by the case before it). */
+const ROLLING = 'org-rolling';
 const TABLES = [
   'provably_intercepts',
   'provably_ledger_leaves',
@@ -276,4 +281,96 @@ describeEachBackend('a log written before leaf version 2', (backend) => {
     });
     expect((await evaluateHandoff(payload, { ...opts, store })).outcome).toBe('CAUGHT');
   });
+
+  it('a process of the previous version still appends (rolling upgrade): its statement, version-1 rows', async () => {
+    // The one statement the previous recorder sent (src/ledger/batch.ts at cb5a15c), verbatim in
+    // shape: its 20 columns, its RETURNING list, migration 4's function and row type.
+    const columns = V1_COLUMNS.filter((c) => c !== 'response_body');
+    const id = randomUUID();
+    const record: LeafRecord = {
+      id,
+      orgId: ROLLING,
+      agentId: 'agent-old',
+      actionName: 'get_customer',
+      interceptIndex: 9,
+      traceId: null,
+      spanId: null,
+      method: 'GET',
+      url: 'https://crm.example.com/customers/9',
+      status: 200,
+      requestHeaders: {},
+      responseHeaders: { 'content-type': 'application/json' },
+      contentEncoding: null,
+      bodySha256: createHash('sha256').update('{"id":9}').digest('hex'),
+      bodySize: 8,
+      bodyTruncated: false,
+      error: null,
+      startedAt: new Date('2026-12-01T00:00:00.000Z'),
+      durationMs: 3.5,
+    };
+    const json = new TextDecoder().decode(leafBytes(record, 0));
+    const cut = json.indexOf('"leaf_index":0,') + '"leaf_index":'.length;
+    const leaves = [{ id, ord: 0, pre: json.slice(0, cut), suf: json.slice(cut + 1) }];
+    const values = [
+      id,
+      ROLLING,
+      'agent-old',
+      'get_customer',
+      9,
+      null,
+      null,
+      'GET',
+      record.url,
+      200,
+      '{}',
+      JSON.stringify(record.responseHeaders),
+      null,
+      record.bodySha256,
+      8,
+      false,
+      null,
+      record.startedAt,
+      3.5,
+      Buffer.from('{"id":9}'),
+    ];
+    const slots = V1_COLUMNS.map((c, i) => `$${i + 3}${c.endsWith('_headers') ? '::text::jsonb' : ''}`);
+    await store.query(
+      `WITH ins AS (INSERT INTO provably_intercepts (${[...columns, 'response_body'].join(', ')})
+         VALUES (${slots.join(', ')}) RETURNING ${columns.join(', ')})
+       SELECT provably_ledger_append(array_agg(ins::provably_leaf_row), $1::jsonb, $2::jsonb) FROM ins`,
+      [JSON.stringify([{ k: 0, org: ROLLING, n: 1 }]), JSON.stringify(leaves), ...values],
+    );
+    const row = (await getIntercept(store, id)) as InterceptRecord;
+    expect([row.leafVersion, row.peer]).toEqual([1, null]);
+    await issueCheckpoint(store, ROLLING, newSigner);
+    expect(await verifyLog(store, ROLLING, { trustedKeys: bothKeys })).toMatchObject({
+      ok: true,
+      treeSize: 1,
+      verifiedCheckpoints: 1,
+    });
+  });
 });
+
+/** The previous recorder's columns, in its INSERT order (the body last). */
+const V1_COLUMNS = [
+  'id',
+  'org_id',
+  'agent_id',
+  'action_name',
+  'intercept_index',
+  'trace_id',
+  'span_id',
+  'method',
+  'url',
+  'status',
+  'request_headers',
+  'response_headers',
+  'content_encoding',
+  'body_sha256',
+  'body_size',
+  'body_truncated',
+  'error',
+  'started_at',
+  'duration_ms',
+  'response_body',
+];
