@@ -31,11 +31,13 @@ export {
   decodeBody,
   getIntercept,
   type InterceptRecord,
+  type LeafVersion,
   type ListInterceptsOptions,
   listIntercepts,
   ProvablyBodyDecodeError,
   ProvablyInvalidIdError,
   REDACTED,
+  type RecordPeer,
 } from './record/index.js';
 export {
   disable,

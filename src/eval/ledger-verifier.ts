@@ -2,10 +2,12 @@
  * The evaluator's proof verifier backed by the real ledger (src/ledger): RFC 6962 leaf hash of
  * the bundle's record → inclusion proof → root of an Ed25519-signed checkpoint by a trusted key.
  */
-import type { HandoffProofBundle, HandoffRecordContent } from '../handoff/index.js';
+import type { HandoffProofBundle, HandoffRecordContent, HandoffRecordContentV2 } from '../handoff/index.js';
 import {
+  INTERCEPT_LEAF_KIND,
   type LeafRecord,
   leafBytes,
+  ProvablyLeafContentError,
   recordLeafHash,
   storedLeaf,
   type TrustedKeys,
@@ -14,9 +16,14 @@ import {
 import type { Queryable } from '../store/index.js';
 import type { ProofCheck, ProofVerifier } from './types.js';
 
-/** The ledger's view of a record from the wire's snake_case content. */
+/**
+ * The ledger's view of a record from the wire's snake_case content: a version-2 record (it has
+ * leaf_version) with its peer, a version-1 record without. Throws ProvablyLeafContentError for
+ * content no leaf can have come from (another kind, peer fields on a version-1 record), which the
+ * schema refuses too: nothing the sender adds is silently dropped from what the leaf binds.
+ */
 export function leafRecordOf(record: HandoffRecordContent): LeafRecord {
-  return {
+  const v1 = {
     id: record.id,
     orgId: record.org_id,
     agentId: record.agent_id,
@@ -37,7 +44,56 @@ export function leafRecordOf(record: HandoffRecordContent): LeafRecord {
     startedAt: new Date(record.started_at),
     durationMs: record.duration_ms,
   } as LeafRecord;
+  const wire = record as Partial<HandoffRecordContentV2>;
+  if (!('leaf_version' in record)) {
+    for (const key of PEER_KEYS) {
+      if (key in record) throw new ProvablyLeafContentError(key, 'a version-1 record has no peer fields');
+    }
+    if ('leaf_kind' in record)
+      throw new ProvablyLeafContentError('leaf_kind', 'a version-1 record has no kind');
+    return v1;
+  }
+  if (wire.leaf_kind !== INTERCEPT_LEAF_KIND) {
+    throw new ProvablyLeafContentError(
+      'leaf_kind',
+      `expected "intercept", got ${JSON.stringify(wire.leaf_kind)}`,
+    );
+  }
+  const tls =
+    wire.peer_tls_cert_sha256 == null &&
+    wire.peer_tls_subject == null &&
+    wire.peer_tls_subject_alt_name == null
+      ? null
+      : {
+          certSha256: wire.peer_tls_cert_sha256 ?? null,
+          subject: wire.peer_tls_subject ?? null,
+          subjectAltName: wire.peer_tls_subject_alt_name ?? null,
+        };
+  const peer = {
+    address: wire.peer_address ?? null,
+    port: wire.peer_port ?? null,
+    protocol: wire.peer_protocol ?? null,
+    tls,
+    proxy: wire.peer_proxy ?? null,
+  };
+  const none =
+    peer.address === null &&
+    peer.port === null &&
+    peer.protocol === null &&
+    tls === null &&
+    peer.proxy === null;
+  return { ...v1, leafVersion: wire.leaf_version as 2, peer: none ? null : peer };
 }
+
+const PEER_KEYS = [
+  'peer_address',
+  'peer_port',
+  'peer_protocol',
+  'peer_tls_cert_sha256',
+  'peer_tls_subject',
+  'peer_tls_subject_alt_name',
+  'peer_proxy',
+] as const;
 
 export const ledgerProofVerifier: ProofVerifier<TrustedKeys> = {
   leafBytes(record, leafIndex) {

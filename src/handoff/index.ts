@@ -59,6 +59,8 @@ export {
   type HandoffPayload,
   type HandoffProofBundle,
   type HandoffRecordContent,
+  type HandoffRecordContentV1,
+  type HandoffRecordContentV2,
   type JsonValue,
   type ModelClaim,
   OUTCOMES,

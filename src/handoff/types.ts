@@ -5,7 +5,7 @@
  * null, which mean the same thing.
  */
 import type { Checkpoint } from '../ledger/checkpoint.js';
-import type { LeafContent } from '../ledger/leaf.js';
+import type { LeafContentV1, LeafContentV2 } from '../ledger/leaf.js';
 
 /** How a claim is checked against the recorded response body. */
 export type VerificationMode = 'verbatim' | 'field_extraction' | 'schema_type' | 'range_threshold';
@@ -33,16 +33,24 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /** The stored header maps (lower-cased names; a repeated name holds an array). */
 export type HandoffHeaders = Record<string, string | string[]>;
 
+/** A leaf's content without its index, with the header maps typed as stored. */
+type WireContent<Leaf> = Omit<Leaf, 'leaf_index' | 'request_headers' | 'response_headers'> & {
+  request_headers: HandoffHeaders;
+  response_headers: HandoffHeaders | null;
+};
+
+/** A version-1 record (written before peers were recorded): no leaf_version, no peer fields. */
+export type HandoffRecordContentV1 = WireContent<LeafContentV1>;
+
+/** A version-2 record: leaf_kind "intercept", leaf_version 2 and who answered (peer_* fields). */
+export type HandoffRecordContentV2 = WireContent<LeafContentV2>;
+
 /**
  * A record's canonical content: exactly the fields the ledger's leaf commits to (the columns of
  * provably_intercepts minus the body itself and created_at), snake_case — the leaf's content
- * without its index, with the header maps typed as stored.
+ * without its index, in the format of the record's leaf version.
  */
-export interface HandoffRecordContent
-  extends Omit<LeafContent, 'leaf_index' | 'request_headers' | 'response_headers'> {
-  request_headers: HandoffHeaders;
-  response_headers: HandoffHeaders | null;
-}
+export type HandoffRecordContent = HandoffRecordContentV1 | HandoffRecordContentV2;
 
 /** A signed tree head of the org's ledger, as the ledger signs it. */
 export type HandoffCheckpoint = Checkpoint;

@@ -43,7 +43,7 @@ export interface RowsInsert extends LedgerStatement {
   rows: readonly LeafRecord[];
 }
 
-/** The stored columns every leaf binds, returned by the INSERT (provably_leaf_row's order). */
+/** The stored columns every leaf binds, returned by the INSERT (provably_intercept_leaf_row's order). */
 const STORED = WRITTEN_COLUMNS.filter((c) => c !== 'response_body');
 
 const INDEX_KEY = '"leaf_index":0,';
@@ -86,7 +86,7 @@ const wrapped = new Map<string, string>();
 
 /**
  * The one statement around an INSERT, its placeholders moved past the ledger's two. The rows as
- * stored (RETURNING) go to provably_ledger_append (migration 4), whose statement is planned once
+ * stored (RETURNING) go to provably_ledger_append_intercepts (migration 5), whose statement is planned once
  * per session: planning it inline on every batch cost ~3× running it.
  */
 function wrappedSql(insertSql: string): string {
@@ -94,7 +94,7 @@ function wrappedSql(insertSql: string): string {
   if (sql === undefined) {
     const rowsSql = insertSql.replace(PLACEHOLDER, (_, n: string) => `$${Number(n) + LEDGER_PARAMS}`);
     sql = `WITH ins AS (${rowsSql} RETURNING ${RETURNING})
-SELECT provably_ledger_append(array_agg(ins::provably_leaf_row), $1::jsonb, $2::jsonb) FROM ins`;
+SELECT provably_ledger_append_intercepts(array_agg(ins::provably_intercept_leaf_row), $1::jsonb, $2::jsonb) FROM ins`;
     if (wrapped.size >= 128) wrapped.clear();
     wrapped.set(insertSql, sql);
   }

@@ -59,7 +59,17 @@ export {
   type TrustedKeys,
   trustedKeysOf,
 } from './keys.js';
-export { type LeafContent, type LeafRecord, leafBytes, leafContent, recordLeafHash } from './leaf.js';
+export {
+  INTERCEPT_LEAF_KIND,
+  type LeafContent,
+  type LeafContentV1,
+  type LeafContentV2,
+  type LeafPeerFields,
+  type LeafRecord,
+  leafBytes,
+  leafContent,
+  recordLeafHash,
+} from './leaf.js';
 export {
   bytesEqual,
   type ConsistencyProofInput,

@@ -6,7 +6,7 @@ import { INTERCEPT_COLUMNS, type InterceptRecord, recordIdOf, toRecord } from '.
 import { keptBodyProblem } from '../record/stored-body.js';
 import type { Queryable, Store } from '../store/types.js';
 import { ProvablyLedgerArgumentError, ProvablyLedgerRecordError } from './errors.js';
-import { recordLeafHash } from './leaf.js';
+import { INTERCEPT_LEAF_KIND, recordLeafHash } from './leaf.js';
 import { bytesEqual } from './merkle.js';
 
 /** The content columns leafContent needs (no body), plus created_at for toRecord. */
@@ -15,7 +15,11 @@ export const SUB_MS = `(i.started_at <> date_trunc('milliseconds', i.started_at)
 
 export type RecordRef = string | { readonly id: string };
 
-/** One leaf row joined with its record (record columns null when the record is gone). */
+/**
+ * One leaf row joined with its record (record columns null when the record is gone). Only
+ * intercept leaves are joined with an intercept row: a leaf of another kind (l_kind) never
+ * borrows one, whatever its record_id says.
+ */
 export async function joinedRows(
   q: Queryable,
   orgId: string,
@@ -28,8 +32,9 @@ export async function joinedRows(
     : 'NULL::text AS kept_sha256, NULL::int AS kept_size';
   const result = await q.query<Record<string, unknown>>(
     `SELECT l.leaf_index AS l_index, l.record_id::text AS l_record, l.leaf_hash AS l_hash,
-            ${RECORD_COLUMNS.map((c) => `i.${c}`).join(', ')}, ${SUB_MS}, ${body}
-     FROM provably_ledger_leaves l LEFT JOIN provably_intercepts i ON i.id = l.record_id
+            l.leaf_kind AS l_kind, ${RECORD_COLUMNS.map((c) => `i.${c}`).join(', ')}, ${SUB_MS}, ${body}
+     FROM provably_ledger_leaves l
+       LEFT JOIN provably_intercepts i ON i.id = l.record_id AND l.leaf_kind = '${INTERCEPT_LEAF_KIND}'
      WHERE l.org_id = $1 AND l.leaf_index >= $2
      ORDER BY l.leaf_index LIMIT $3`,
     [orgId, fromIndex, limit],
@@ -48,6 +53,14 @@ export type RowCheck =
 /** Checks one joined row: the record exists, is the org's, rebuilds the stored leaf, has its body. */
 export function rowProblem(row: Record<string, unknown>, orgId: string, checkBodies: boolean): RowCheck {
   const index = Number(row.l_index);
+  if (row.l_kind !== INTERCEPT_LEAF_KIND) {
+    // Fail closed: a leaf this version cannot rebuild is never taken on trust.
+    return {
+      kind: 'record-mismatch',
+      hash: null,
+      detail: `leaf kind ${JSON.stringify(row.l_kind)} is not one this version of provably verifies`,
+    };
+  }
   if (row.id === null || row.id === undefined) {
     return { kind: 'record-missing', hash: null, detail: `record ${String(row.l_record)} is gone` };
   }

@@ -10,8 +10,9 @@ import { BodyCapture } from './body.js';
 import type { RecorderConfig } from './config.js';
 import { describeCause, describeError } from './failures.js';
 import { cleanText, headerValue, type StoredHeaders } from './headers.js';
+import { CURRENT_LEAF_VERSION } from './read.js';
 import type { RecordedRow } from './row.js';
-import type { CallPeer, CallRecording, CallRequest, CallScope, HeaderMap } from './types.js';
+import type { CallPeer, CallRecording, CallRequest, CallScope, HeaderMap, RecordPeer } from './types.js';
 
 const INT4_MAX = 2_147_483_647;
 
@@ -42,8 +43,8 @@ export class Call implements RecordedCall {
   private status: number | null = null;
   private responseHeaders: StoredHeaders | null = null;
   private done: Promise<void> | null = null;
-  /** The connection that carried the call (stored and leafed by the peer migration). */
-  private connectedPeer: CallPeer | null = null;
+  /** The connection that carried the call, as it will be stored (and bound by the leaf). */
+  private connectedPeer: RecordPeer | null = null;
 
   constructor(recorder: CallSink, scope: CallScope, request: CallRequest) {
     this.t0 = performance.now();
@@ -60,7 +61,12 @@ export class Call implements RecordedCall {
 
   peer(peer: CallPeer): void {
     if (this.done !== null) return;
-    this.connectedPeer = peer;
+    try {
+      this.connectedPeer = storedPeer(peer);
+    } catch (err) {
+      // Never into the transport; the row keeps the last peer that could be read.
+      diag.once('record.peer', 'warn', 'could not read the peer of a recorded call', err);
+    }
   }
 
   response(status: number, headers: HeaderMap): void {
@@ -123,6 +129,8 @@ export class Call implements RecordedCall {
         error,
         startedAt: this.startedAt,
         durationMs,
+        leafVersion: CURRENT_LEAF_VERSION,
+        peer: this.connectedPeer,
       };
     } catch (err) {
       // Only a bug gets here; report it through the same policy as a store failure.
@@ -138,6 +146,38 @@ export class Call implements RecordedCall {
 }
 
 function noop(): void {}
+
+/**
+ * A copy of the adapter's peer in the form the columns hold: text cleaned as every stored text
+ * is (PostgreSQL text holds no NUL, JSON no lone surrogate), a port outside 0–65535 or not an
+ * integer stored as null. Copied, so the adapter's object changing later cannot change the row.
+ */
+function storedPeer(peer: CallPeer): RecordPeer | null {
+  if (peer === null || typeof peer !== 'object') return null;
+  const port = peer.port;
+  const tls = peer.tls;
+  return {
+    address: textOrNull(peer.address),
+    port: typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65_535 ? port : null,
+    protocol: textOrNull(peer.protocol),
+    tls:
+      tls === null || typeof tls !== 'object'
+        ? null
+        : {
+            certSha256: textOrNull(tls.certSha256),
+            subject: textOrNull(tls.subject),
+            subjectAltName: textOrNull(tls.subjectAltName),
+          },
+    proxy: textOrNull(peer.proxy),
+  };
+}
+
+/** In `u` mode a surrogate range matches only surrogates that are not part of a pair. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/gu;
+
+function textOrNull(v: unknown): string | null {
+  return typeof v === 'string' ? cleanText(v).replace(LONE_SURROGATE, '\uFFFD') : null;
+}
 
 function int4OrNull(v: number | null | undefined): number | null {
   return typeof v === 'number' && Number.isInteger(v) && v >= -INT4_MAX - 1 && v <= INT4_MAX ? v : null;

@@ -22,11 +22,13 @@ export { type BodyDecodeFailure, ProvablyBodyDecodeError, ProvablyInvalidIdError
 export { describeError } from './failures.js';
 export { normalizeHeaders, REDACTED, type StoredHeaders } from './headers.js';
 export {
+  CURRENT_LEAF_VERSION,
   DEFAULT_LIST_LIMIT,
   getIntercept,
   INTERCEPT_COLUMNS,
   type InterceptRecord,
   isUuid,
+  type LeafVersion,
   type ListInterceptsOptions,
   listIntercepts,
   MAX_LIST_LIMIT,
@@ -50,4 +52,5 @@ export type {
   CallScope,
   HeaderMap,
   Recorder,
+  RecordPeer,
 } from './types.js';

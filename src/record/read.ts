@@ -6,6 +6,16 @@ import { ProvablyConfigError } from '../errors/index.js';
 import type { Queryable } from '../store/types.js';
 import { ProvablyInvalidIdError } from './errors.js';
 import type { StoredHeaders } from './headers.js';
+import type { RecordPeer } from './types.js';
+
+/**
+ * The leaf format a row is logged with (src/ledger/leaf.ts): 1 for rows written before the peer
+ * was recorded (migration 5), 2 since.
+ */
+export type LeafVersion = 1 | 2;
+
+/** The leaf version the recorder writes. */
+export const CURRENT_LEAF_VERSION: LeafVersion = 2;
 
 /** One recorded call, as stored. */
 export interface InterceptRecord {
@@ -46,6 +56,13 @@ export interface InterceptRecord {
   startedAtExact?: boolean;
   durationMs: number | null;
   createdAt: Date;
+  /** The format of this record's leaf: 1 (written before peers were recorded) or 2. */
+  leafVersion: LeafVersion;
+  /**
+   * Who answered: the connection that carried the call, as the socket saw it. Null for version-1
+   * records, and for version-2 records whose call never got a connection (refused, blocked).
+   */
+  peer: RecordPeer | null;
 }
 
 export interface ListInterceptsOptions {
@@ -82,7 +99,10 @@ export function recordIdOf(id: unknown): string {
   return id.trim().toLowerCase();
 }
 
-/** The provably_intercepts columns the recorder writes, in table order (created_at is the database's). */
+/**
+ * The provably_intercepts columns the recorder writes (created_at is the database's): table
+ * order, which is also the order of the leaf row type provably_intercept_leaf_row (migration 5).
+ */
 export const WRITTEN_COLUMNS = [
   'id',
   'org_id',
@@ -104,6 +124,14 @@ export const WRITTEN_COLUMNS = [
   'error',
   'started_at',
   'duration_ms',
+  'leaf_version',
+  'peer_address',
+  'peer_port',
+  'peer_protocol',
+  'peer_tls_cert_sha256',
+  'peer_tls_subject',
+  'peer_tls_subject_alt_name',
+  'peer_proxy',
 ] as const;
 
 /** Every provably_intercepts column but the body, in table order. */
@@ -221,7 +249,28 @@ export function toRecord(row: Record<string, unknown>, bodyAsBase64 = false): In
       : { startedAtExact: row.started_exact === true || row.started_exact === 't' }),
     durationMs: numOrNull(row.duration_ms),
     createdAt: date(row.created_at),
+    // A value other than 1 or 2 (an edited row) is kept as it is: the leaf refuses it.
+    leafVersion: (numOrNull(row.leaf_version) ?? 1) as LeafVersion,
+    peer: peerOf(row),
   };
+}
+
+/** The peer columns as stored (see RecordPeer: null exactly when every column is). */
+function peerOf(row: Record<string, unknown>): RecordPeer | null {
+  const tls =
+    row.peer_tls_cert_sha256 == null && row.peer_tls_subject == null && row.peer_tls_subject_alt_name == null
+      ? null
+      : {
+          certSha256: strOrNull(row.peer_tls_cert_sha256),
+          subject: strOrNull(row.peer_tls_subject),
+          subjectAltName: strOrNull(row.peer_tls_subject_alt_name),
+        };
+  const address = strOrNull(row.peer_address);
+  const port = numOrNull(row.peer_port);
+  const protocol = strOrNull(row.peer_protocol);
+  const proxy = strOrNull(row.peer_proxy);
+  if (address === null && port === null && protocol === null && tls === null && proxy === null) return null;
+  return { address, port, protocol, tls, proxy };
 }
 
 function strOrNull(v: unknown): string | null {

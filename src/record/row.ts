@@ -43,6 +43,14 @@ export function rowValues(row: RecordedRow, kept: Uint8Array | null): unknown[] 
     row.error,
     row.startedAt,
     row.durationMs,
+    row.leafVersion,
+    row.peer?.address ?? null,
+    row.peer?.port ?? null,
+    row.peer?.protocol ?? null,
+    row.peer?.tls?.certSha256 ?? null,
+    row.peer?.tls?.subject ?? null,
+    row.peer?.tls?.subjectAltName ?? null,
+    row.peer?.proxy ?? null,
     kept,
   ];
 }

@@ -52,6 +52,20 @@ export interface CallPeerTls {
 }
 
 /**
+ * The peer as a stored row holds it: CallPeer with every field nullable, because a row read back
+ * is shown (and its leaf rebuilt) exactly as stored, even one a superuser edited into a shape the
+ * recorder never writes. `tls` is null exactly when its three columns are; a record's `peer` is
+ * null exactly when all seven peer columns are.
+ */
+export interface RecordPeer {
+  address: string | null;
+  port: number | null;
+  protocol: string | null;
+  tls: { certSha256: string | null; subject: string | null; subjectAltName: string | null } | null;
+  proxy: string | null;
+}
+
+/**
  * One call being recorded. Methods other than finish/fail never throw and never block: chunk
  * copies at most the body cap and hashes the rest.
  */

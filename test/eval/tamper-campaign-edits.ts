@@ -59,6 +59,28 @@ const COLUMN_EDITS: [string, string][] = [
     `response_headers = jsonb_set(COALESCE(response_headers, '{}'), '{content-type}', '"text/plain"')`,
   ],
   ['content_encoding', "content_encoding = CASE WHEN content_encoding IS NULL THEN 'br' ELSE NULL END"],
+  // Who answered (every record here is leaf version 2; a failed call has no peer).
+  [
+    'peer_address',
+    "peer_address = CASE WHEN peer_address IS NULL THEN '198.51.100.7' ELSE peer_address || '9' END",
+  ],
+  ['peer_address swap', "peer_address = CASE WHEN peer_address = '::1' THEN '127.0.0.1' ELSE '::1' END"],
+  ['peer_port', 'peer_port = COALESCE(peer_port, 0) + 1'],
+  ['peer_protocol', "peer_protocol = CASE WHEN peer_protocol = 'h2' THEN 'http/1.1' ELSE 'h2' END"],
+  [
+    'peer_tls_cert_sha256',
+    "peer_tls_cert_sha256 = CASE WHEN peer_tls_cert_sha256 IS NULL THEN repeat('b', 64) ELSE translate(peer_tls_cert_sha256, '0123456789abcdef', '123456789abcdef0') END",
+  ],
+  ['peer_tls_subject', "peer_tls_subject = COALESCE(peer_tls_subject, 'CN=x') || ', O=Evil'"],
+  [
+    'peer_tls_subject_alt_name',
+    "peer_tls_subject_alt_name = CASE WHEN peer_tls_subject_alt_name IS NULL THEN 'DNS:evil.example' ELSE NULL END",
+  ],
+  ['peer_proxy', "peer_proxy = CASE WHEN peer_proxy IS NULL THEN 'http://127.0.0.1:3128' ELSE NULL END"],
+  [
+    'leaf_version downgrade (peer dropped)',
+    'leaf_version = 1, peer_address = NULL, peer_port = NULL, peer_protocol = NULL, peer_tls_cert_sha256 = NULL, peer_tls_subject = NULL, peer_tls_subject_alt_name = NULL, peer_proxy = NULL',
+  ],
   [
     'body_sha256',
     "body_sha256 = CASE WHEN body_sha256 IS NULL THEN repeat('0', 64) ELSE translate(body_sha256, '0123456789abcdef', '123456789abcdef0') END",

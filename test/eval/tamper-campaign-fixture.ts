@@ -158,6 +158,24 @@ async function recordCall(store: Store, orgId: string, i: number): Promise<Logge
       startedAt: new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 6) + i * 1000 + (i % 7)),
     },
   );
+  // Who answered: TLS most of the time, plain HTTP or a proxy now and then; a failed call never
+  // connected (no peer).
+  if (kind !== 'failed') {
+    const tls = i % 4 !== 1;
+    call.peer({
+      address: i % 3 === 0 ? '::1' : '127.0.0.1',
+      port: tls ? 8443 : 8080,
+      protocol: i % 5 === 2 ? 'h2' : 'http/1.1',
+      tls: tls
+        ? {
+            certSha256: createHash('sha256').update(`cert/${orgId}/${i}`).digest('hex'),
+            subject: 'CN=api.example.com',
+            subjectAltName: i % 6 === 0 ? null : 'DNS:api.example.com, IP Address:127.0.0.1',
+          }
+        : null,
+      proxy: i % 7 === 3 ? 'http://127.0.0.1:3128' : null,
+    });
+  }
   if (kind === 'failed') {
     await call.fail(new Error('fetch failed: ECONNRESET'));
   } else {

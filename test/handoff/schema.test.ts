@@ -263,3 +263,59 @@ describe('canonicalPayloadJson', () => {
     expect(() => canonicalPayloadJson(lone)).toThrow(/RFC 8785/);
   });
 });
+
+describe('record content: leaf version 1 and 2', () => {
+  const PEER = {
+    leaf_kind: 'intercept',
+    leaf_version: 2,
+    peer_address: '127.0.0.1',
+    peer_port: 443,
+    peer_protocol: 'h2',
+    peer_tls_cert_sha256: 'ab'.repeat(32),
+    peer_tls_subject: 'CN=api.example.com',
+    peer_tls_subject_alt_name: null,
+    peer_proxy: null,
+  };
+  const withRecord = (edit: (record: Record<string, unknown>) => void): HandoffPayload => {
+    const p = validPayload();
+    for (const claim of p.claims) edit(claim.proof.record as unknown as Record<string, unknown>);
+    return p;
+  };
+
+  it('accepts a version-1 record (no kind, version or peer) and a version-2 record (all of them)', () => {
+    expect(validateHandoffPayload(withRecord(() => {})).ok).toBe(true);
+    expect(validateHandoffPayload(withRecord((r) => Object.assign(r, PEER))).ok).toBe(true);
+    const nulls = Object.fromEntries(
+      Object.keys(PEER).map((k) => [k, k.startsWith('peer_') ? null : PEER[k as 'leaf_kind']]),
+    );
+    expect(validateHandoffPayload(withRecord((r) => Object.assign(r, nulls))).ok).toBe(true);
+  });
+
+  it('refuses a version-2 record missing any field, and peer fields on a version-1 record', () => {
+    for (const key of Object.keys(PEER)) {
+      invalid(
+        withRecord((r) => {
+          Object.assign(r, PEER);
+          delete r[key];
+        }),
+      );
+    }
+    for (const key of Object.keys(PEER).filter((k) => k.startsWith('peer_'))) {
+      invalid(withRecord((r) => Object.assign(r, { [key]: null })));
+    }
+  });
+
+  it('refuses another kind, another version, and ill-typed peer values', () => {
+    for (const bad of [
+      { leaf_kind: 'decision' },
+      { leaf_version: 1 },
+      { leaf_version: 3 },
+      { peer_port: 70000 },
+      { peer_port: '443' },
+      { peer_address: 7 },
+      { peer_tls_cert_sha256: false },
+    ]) {
+      invalid(withRecord((r) => Object.assign(r, PEER, bad)));
+    }
+  });
+});

@@ -88,10 +88,20 @@ function handInsert(orgId: string, startedAtParam: unknown = undefined) {
     error: null,
     startedAt: new Date(Date.UTC(2025, 0, 1, 0, 0, 0, 5)),
     durationMs: 1.25,
+    leafVersion: 2,
+    peer: {
+      address: '127.0.0.1',
+      port: 443,
+      protocol: 'http/1.1',
+      tls: { certSha256: 'ab'.repeat(32), subject: 'CN=api.test', subjectAltName: 'DNS:api.test' },
+      proxy: null,
+    },
   };
   const sql = `INSERT INTO provably_intercepts (id, org_id, agent_id, action_name, intercept_index, method, url,
-    status, request_headers, body_size, body_truncated, started_at, duration_ms)
-    VALUES ($1, $2, 'a', 'act', 1, 'GET', $3, 200, $4::text::jsonb, 0, false, $5, 1.25)`;
+    status, request_headers, body_size, body_truncated, started_at, duration_ms, leaf_version, peer_address,
+    peer_port, peer_protocol, peer_tls_cert_sha256, peer_tls_subject, peer_tls_subject_alt_name)
+    VALUES ($1, $2, 'a', 'act', 1, 'GET', $3, 200, $4::text::jsonb, 0, false, $5, 1.25, 2, '127.0.0.1',
+      443, 'http/1.1', '${'ab'.repeat(32)}', 'CN=api.test', 'DNS:api.test')`;
   const params = [
     row.id,
     orgId,
@@ -188,6 +198,29 @@ describeEachBackend('ledger batch statement', (backend) => {
       rows: [{ ...other.row, url: `${other.row.url}/` }],
     }).catch((e: unknown) => e);
     expect((err2 as Error).message).toContain('is not the row its leaf was built from');
+    // Who answered is checked like every other column: a copy naming another peer, another
+    // certificate or a proxy the row does not hold, or a version the row does not have.
+    const peer = other.row.peer as NonNullable<RecordedRow['peer']>;
+    const tls = peer.tls as NonNullable<typeof peer.tls>;
+    for (const copy of [
+      { peer: { ...peer, address: '10.0.0.9' } },
+      { peer: { ...peer, port: 8443 } },
+      { peer: { ...peer, protocol: 'h2' } },
+      { peer: { ...peer, tls: { ...tls, certSha256: 'cd'.repeat(32) } } },
+      { peer: { ...peer, tls: { ...tls, subject: 'CN=evil.test' } } },
+      { peer: { ...peer, tls: { ...tls, subjectAltName: null } } },
+      { peer: { ...peer, tls: null } },
+      { peer: { ...peer, proxy: 'http://127.0.0.1:3128' } },
+      { peer: null },
+      { leafVersion: 1 as const, peer: null },
+    ]) {
+      const again = handInsert(org);
+      const refused = await appendRowsAndLeaves(store(), {
+        ...again.insert,
+        rows: [{ ...again.row, ...copy }],
+      }).catch((e: unknown) => e);
+      expect((refused as { cause?: { code?: string } }).cause?.code, JSON.stringify(copy)).toBe('PVL01');
+    }
     const rows = await store().query('SELECT id FROM provably_intercepts WHERE org_id = $1', [org]);
     expect(rows.rows).toEqual([]);
     expect(await head(store(), org)).toBeNull();

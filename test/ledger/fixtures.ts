@@ -40,6 +40,59 @@ export interface FixtureRow {
   error: string | null;
   started_at: string;
   duration_ms: number | null;
+  /** 1: a row as written before peers were recorded (no peer fields); 2: with who answered. */
+  leaf_version: 1 | 2;
+  peer_address: string | null;
+  peer_port: number | null;
+  peer_protocol: string | null;
+  peer_tls_cert_sha256: string | null;
+  peer_tls_subject: string | null;
+  peer_tls_subject_alt_name: string | null;
+  peer_proxy: string | null;
+}
+
+type PeerColumns = Pick<
+  FixtureRow,
+  | 'peer_address'
+  | 'peer_port'
+  | 'peer_protocol'
+  | 'peer_tls_cert_sha256'
+  | 'peer_tls_subject'
+  | 'peer_tls_subject_alt_name'
+  | 'peer_proxy'
+>;
+
+const NO_PEER: PeerColumns = {
+  peer_address: null,
+  peer_port: null,
+  peer_protocol: null,
+  peer_tls_cert_sha256: null,
+  peer_tls_subject: null,
+  peer_tls_subject_alt_name: null,
+  peer_proxy: null,
+};
+
+/**
+ * Who answered row `i`, drawn from its own PRNG stream (so the other fields stay what they were
+ * before peers existed): TLS or plain, IPv4 or IPv6, sometimes through a proxy, none for a call
+ * that never connected.
+ */
+function peerOf(rand: () => number, i: number, failed: boolean): PeerColumns {
+  if (failed && rand() < 0.5) return NO_PEER;
+  const tls = rand() < 0.7;
+  return {
+    peer_address: rand() < 0.7 ? `203.0.113.${i % 250}` : `2001:db8::${(i % 250).toString(16)}`,
+    peer_port: tls ? 443 : 80,
+    peer_protocol: rand() < 0.4 ? 'h2' : 'http/1.1',
+    peer_tls_cert_sha256: tls ? createHash('sha256').update(`cert${i}`).digest('hex') : null,
+    peer_tls_subject: tls ? 'CN=api.example.com, O=Example ☃' : null,
+    peer_tls_subject_alt_name: tls
+      ? rand() < 0.8
+        ? 'DNS:api.example.com, IP Address:203.0.113.1'
+        : null
+      : null,
+    peer_proxy: rand() < 0.25 ? 'http://127.0.0.1:3128' : null,
+  };
 }
 
 /**
@@ -48,6 +101,9 @@ export interface FixtureRow {
  */
 export function makeRows(orgId: string, n: number, seed = 1): FixtureRow[] {
   const rand = prng(seed);
+  const peerRand = prng(seed ^ 0x9e3779b9);
+  // The first quarter were written before peers were recorded (an upgraded log: v1, then v2).
+  const v1Rows = Math.floor(n / 4);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const rows: FixtureRow[] = [];
   const t0 = Date.UTC(2025, 0, 2, 3, 4, 5, 6);
@@ -91,6 +147,9 @@ export function makeRows(orgId: string, n: number, seed = 1): FixtureRow[] {
       error: failed ? pick(['fetch failed: ECONNRESET', 'BLOCKED: not trusted']) : null,
       started_at: new Date(t0 + i * 1000 + Math.floor(rand() * 500)).toISOString(),
       duration_ms: rand() < 0.1 ? null : Math.round(rand() * 1e6) / 1e3 + 1e-9 * i,
+      ...(i < v1Rows
+        ? { leaf_version: 1 as const, ...NO_PEER }
+        : { leaf_version: 2 as const, ...peerOf(peerRand, i, failed) }),
     });
   }
   return rows;
@@ -99,12 +158,15 @@ export function makeRows(orgId: string, n: number, seed = 1): FixtureRow[] {
 const INSERT = `
 INSERT INTO provably_intercepts (id, org_id, agent_id, action_name, intercept_index, trace_id, span_id,
   method, url, status, request_headers, response_headers, response_body, content_encoding, body_sha256,
-  body_size, body_truncated, error, started_at, duration_ms)
+  body_size, body_truncated, error, started_at, duration_ms, leaf_version, peer_address, peer_port, peer_protocol,
+  peer_tls_cert_sha256, peer_tls_subject, peer_tls_subject_alt_name, peer_proxy)
 SELECT (r->>'id')::uuid, r->>'org_id', r->>'agent_id', r->>'action_name', (r->>'intercept_index')::int,
   r->>'trace_id', r->>'span_id', r->>'method', r->>'url', (r->>'status')::int, r->'request_headers',
   NULLIF(r->'response_headers', 'null'::jsonb), decode(r->>'response_body', 'base64'), r->>'content_encoding',
   r->>'body_sha256', (r->>'body_size')::bigint, (r->>'body_truncated')::boolean, r->>'error',
-  (r->>'started_at')::timestamptz, (r->>'duration_ms')::float8
+  (r->>'started_at')::timestamptz, (r->>'duration_ms')::float8, COALESCE((r->>'leaf_version')::smallint, 1),
+  r->>'peer_address', (r->>'peer_port')::int, r->>'peer_protocol', r->>'peer_tls_cert_sha256',
+  r->>'peer_tls_subject', r->>'peer_tls_subject_alt_name', r->>'peer_proxy'
 FROM jsonb_array_elements($1::jsonb) AS t(r)`;
 
 /** Inserts the rows (one statement) and returns their ids in order. */

@@ -55,6 +55,8 @@ describe('leaf content', () => {
       ...base,
       responseBody: new Uint8Array([1, 2, 3]),
       createdAt: new Date(),
+      leafVersion: 1,
+      peer: null,
     };
     expect(hex(recordLeafHash(reordered, 7))).toBe(hex(recordLeafHash(base, 7)));
     expect(hex(recordLeafHash(full, 7))).toBe(hex(recordLeafHash(base, 7)));
@@ -161,5 +163,97 @@ describe('leaf content', () => {
     }
     expect(() => leafBytes(base, -1)).toThrow(ProvablyLeafContentError);
     expect(() => leafBytes(base, 1.5)).toThrow(ProvablyLeafContentError);
+  });
+});
+
+describe('leaf version 2 (who answered)', () => {
+  const peer = {
+    address: '203.0.113.7',
+    port: 443,
+    protocol: 'h2',
+    tls: {
+      certSha256: 'c0'.repeat(32),
+      subject: 'CN=api.example.com',
+      subjectAltName: 'DNS:api.example.com',
+    },
+    proxy: 'http://127.0.0.1:3128',
+  };
+  const v2: LeafRecord = { ...base, leafVersion: 2, peer };
+
+  it('is version 1 plus leaf_kind, leaf_version and the peer fields, canonically', () => {
+    const v1Json = JSON.parse(text(base)) as Record<string, unknown>;
+    const v2Json = JSON.parse(text(v2)) as Record<string, unknown>;
+    expect(v2Json).toEqual({
+      ...v1Json,
+      leaf_kind: 'intercept',
+      leaf_version: 2,
+      peer_address: '203.0.113.7',
+      peer_port: 443,
+      peer_protocol: 'h2',
+      peer_tls_cert_sha256: 'c0'.repeat(32),
+      peer_tls_subject: 'CN=api.example.com',
+      peer_tls_subject_alt_name: 'DNS:api.example.com',
+      peer_proxy: 'http://127.0.0.1:3128',
+    });
+    expect(Object.keys(v2Json)).toHaveLength(29);
+    expect(Object.keys(v1Json)).toHaveLength(20);
+    // The exact bytes: keys sorted (RFC 8785), the peer after everything version 1 has.
+    expect(text(v2)).toBe(
+      `${text(base).slice(0, -1).replace('"leaf_index":7,', '"leaf_index":7,"leaf_kind":"intercept","leaf_version":2,')}`
+        .replace(
+          ',"request_headers"',
+          ',"peer_address":"203.0.113.7","peer_port":443,"peer_protocol":"h2","peer_proxy":"http://127.0.0.1:3128",' +
+            `"peer_tls_cert_sha256":"${'c0'.repeat(32)}","peer_tls_subject":"CN=api.example.com",` +
+            '"peer_tls_subject_alt_name":"DNS:api.example.com","request_headers"',
+        )
+        .concat('}'),
+    );
+  });
+
+  it('has null peer fields where there is no peer, and still differs from the version-1 leaf', () => {
+    const none = JSON.parse(text({ ...base, leafVersion: 2, peer: null })) as Record<string, unknown>;
+    for (const k of Object.keys(none).filter((k) => k.startsWith('peer_'))) expect(none[k]).toBeNull();
+    expect(hex(recordLeafHash({ ...base, leafVersion: 2, peer: null }, 7))).not.toBe(
+      hex(recordLeafHash(base, 7)),
+    );
+    const plain = JSON.parse(text({ ...v2, peer: { ...peer, tls: null } })) as Record<string, unknown>;
+    expect([plain.peer_tls_cert_sha256, plain.peer_tls_subject, plain.peer_tls_subject_alt_name]).toEqual([
+      null,
+      null,
+      null,
+    ]);
+  });
+
+  it('changes with every peer field (no field is ignored)', () => {
+    const h = hex(recordLeafHash(v2, 7));
+    const variants: LeafRecord['peer'][] = [
+      { ...peer, address: '203.0.113.8' },
+      { ...peer, port: 8443 },
+      { ...peer, port: null },
+      { ...peer, protocol: 'http/1.1' },
+      { ...peer, tls: { ...peer.tls, certSha256: 'c1'.repeat(32) } },
+      { ...peer, tls: { ...peer.tls, subject: 'CN=api.example.co' } },
+      { ...peer, tls: { ...peer.tls, subjectAltName: null } },
+      { ...peer, tls: null },
+      { ...peer, proxy: null },
+      null,
+    ];
+    const seen = new Set([h]);
+    for (const p of variants) seen.add(hex(recordLeafHash({ ...v2, peer: p }, 7)));
+    expect(seen.size).toBe(variants.length + 1);
+  });
+
+  it('refuses a peer on a version-1 record, an unknown version, and non-text peer values', () => {
+    expect(() => leafBytes({ ...base, leafVersion: 1, peer }, 0)).toThrow(ProvablyLeafContentError);
+    expect(() => leafBytes({ ...base, peer }, 0)).toThrow(/version-1 leaf cannot bind a peer/);
+    for (const leafVersion of [0, 3, Number.NaN, '2']) {
+      expect(() => leafBytes({ ...base, leafVersion: leafVersion as 2, peer: null }, 0)).toThrow(
+        /leaf_version/,
+      );
+    }
+    expect(() => leafBytes({ ...v2, peer: { ...peer, port: Number.POSITIVE_INFINITY } }, 0)).toThrow(
+      /peer_port/,
+    );
+    expect(() => leafBytes({ ...v2, peer: { ...peer, address: 'a\uD800' } }, 0)).toThrow(/peer_address/);
   });
 });

@@ -105,7 +105,80 @@ const FIELD_EDITS: [string, string][] = [
   ['org_id', `org_id = ${lit(ELSEWHERE)}`],
 ];
 
+/**
+ * Edits of who answered (leaf version 2 rows only: the database refuses a peer on a version-1
+ * row, CHECK constraints hold even with triggers off). Each changes the value, NULL included.
+ */
+const PEER_EDITS: [string, string][] = [
+  [
+    'peer_address',
+    "peer_address = CASE WHEN peer_address IS NULL THEN '198.51.100.1' ELSE peer_address || '0' END",
+  ],
+  [
+    'peer_address other host',
+    "peer_address = CASE WHEN peer_address = '127.0.0.1' THEN '::1' ELSE '127.0.0.1' END",
+  ],
+  ['peer_port', 'peer_port = COALESCE(peer_port, 0) + 1'],
+  ['peer_port null', 'peer_port = CASE WHEN peer_port IS NULL THEN 443 ELSE NULL END'],
+  ['peer_protocol', "peer_protocol = CASE WHEN peer_protocol = 'h2' THEN 'http/1.1' ELSE 'h2' END"],
+  [
+    'peer_tls_cert_sha256',
+    "peer_tls_cert_sha256 = CASE WHEN peer_tls_cert_sha256 IS NULL THEN repeat('a', 64) ELSE translate(peer_tls_cert_sha256, '0123456789abcdef', '123456789abcdef0') END",
+  ],
+  ['peer_tls_subject', "peer_tls_subject = COALESCE(peer_tls_subject, 'CN=x') || ', O=Evil'"],
+  [
+    'peer_tls_subject_alt_name',
+    "peer_tls_subject_alt_name = CASE WHEN peer_tls_subject_alt_name IS NULL THEN 'DNS:evil.example' ELSE NULL END",
+  ],
+  [
+    'peer tls stripped',
+    "peer_tls_cert_sha256 = NULL, peer_tls_subject = NULL, peer_tls_subject_alt_name = CASE WHEN peer_tls_cert_sha256 IS NULL THEN 'DNS:x' ELSE NULL END",
+  ],
+  ['peer_proxy', "peer_proxy = CASE WHEN peer_proxy IS NULL THEN 'http://127.0.0.1:3128' ELSE NULL END"],
+  [
+    'leaf_version downgrade (peer dropped)',
+    `leaf_version = 1, ${['address', 'port', 'protocol', 'tls_cert_sha256', 'tls_subject', 'tls_subject_alt_name', 'proxy'].map((c) => `peer_${c} = NULL`).join(', ')}`,
+  ],
+];
+
 const OPS: [string, number, Op][] = [
+  [
+    'edit who answered (peer, version-2 rows)',
+    4,
+    (r, { ids, rows }) => {
+      const v2 = rows.flatMap((row, i) => (row.leaf_version === 2 ? [i] : []));
+      const i = v2[int(r, v2.length)] as number;
+      const [field, set] = PEER_EDITS[int(r, PEER_EDITS.length)] as [string, string];
+      return {
+        name: `record ${i}: ${field}`,
+        stmts: [`UPDATE provably_intercepts SET ${set} WHERE id = ${lit(ids[i] as string)}`],
+        expect: { kind: 'record-mismatch', leafIndex: i, ...(covered(i) ? { changed: 'record' } : {}) },
+      };
+    },
+  ],
+  [
+    'upgrade a version-1 row, or retag a leaf’s kind',
+    1,
+    (r, { ids, rows }) => {
+      if (r() < 0.5) {
+        const v1 = rows.flatMap((row, i) => (row.leaf_version === 1 ? [i] : []));
+        const i = v1[int(r, v1.length)] as number;
+        return {
+          name: `record ${i}: leaf_version 1 → 2`,
+          stmts: [`UPDATE provably_intercepts SET leaf_version = 2 WHERE id = ${lit(ids[i] as string)}`],
+          expect: { kind: 'record-mismatch', leafIndex: i, ...(covered(i) ? { changed: 'record' } : {}) },
+        };
+      }
+      const i = int(r, N);
+      return {
+        name: `leaf ${i}: leaf_kind`,
+        stmts: [
+          `UPDATE provably_ledger_leaves SET leaf_kind = 'decision' WHERE org_id = ${lit(ORG)} AND leaf_index = ${i}`,
+        ],
+        expect: { kind: 'record-mismatch', leafIndex: i },
+      };
+    },
+  ],
   [
     'edit a record field',
     10,

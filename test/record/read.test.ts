@@ -11,7 +11,7 @@ import {
   ProvablyBodyDecodeError,
   ProvablyInvalidIdError,
 } from '../../src/record/index.js';
-import type { CallScope } from '../../src/record/types.js';
+import type { CallPeer, CallScope } from '../../src/record/types.js';
 import type { Store } from '../../src/store/types.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { useRecordContext } from './stores.js';
@@ -19,13 +19,14 @@ import { useRecordContext } from './stores.js';
 async function record(
   store: Store,
   scope: Partial<CallScope> & { orgId: string },
-  opts: { url?: string; body?: Uint8Array; encoding?: string; cap?: number } = {},
+  opts: { url?: string; body?: Uint8Array; encoding?: string; cap?: number; peer?: CallPeer } = {},
 ): Promise<string> {
   const rec = createRecorder({ store: () => store, env: {}, maxBodyBytes: opts.cap });
   const call = rec.start(
     { agentId: 'a', actionName: 'act', interceptIndex: null, traceId: null, spanId: null, ...scope },
     { method: 'GET', url: opts.url ?? 'https://api.example.com/', headers: {}, startedAt: new Date() },
   );
+  if (opts.peer) call.peer(opts.peer);
   call.response(200, opts.encoding ? { 'content-encoding': opts.encoding } : {});
   if (opts.body) call.chunk(opts.body);
   await call.finish();
@@ -133,6 +134,8 @@ describeEachBackend('listIntercepts / getIntercept', (backend) => {
       startedAtExact: true,
       durationMs: expect.any(Number),
       createdAt: expect.any(Date),
+      leafVersion: 2,
+      peer: null,
     });
     expect(rec?.responseBody?.constructor).toBe(Uint8Array);
     const [lean] = await listIntercepts(store, { orgId: 'org-typed', withBody: false });
@@ -142,6 +145,33 @@ describeEachBackend('listIntercepts / getIntercept', (backend) => {
     expect(await getIntercept(store, id, { orgId: 'org-typed' })).toEqual(rec);
     expect(await getIntercept(store, id, { orgId: 'org-list' })).toBeNull();
     expect(await getIntercept(store, randomUUID())).toBeNull();
+  });
+
+  it('exposes who answered (peer), with TLS and proxy, and null TLS over plain TCP', async () => {
+    const { store } = ctx();
+    const tls = { certSha256: 'f0'.repeat(32), subject: 'CN=api.example.com', subjectAltName: null };
+    const withTls = await record(
+      store,
+      { orgId: 'org-peer' },
+      { peer: { address: '::1', port: 443, protocol: 'h2', tls, proxy: 'http://127.0.0.1:3128' } },
+    );
+    const plain = await record(
+      store,
+      { orgId: 'org-peer' },
+      { peer: { address: '127.0.0.1', port: 80, protocol: 'http/1.1', tls: null, proxy: null } },
+    );
+    expect((await getIntercept(store, withTls))?.peer).toEqual({
+      address: '::1',
+      port: 443,
+      protocol: 'h2',
+      tls,
+      proxy: 'http://127.0.0.1:3128',
+    });
+    const listed = await listIntercepts(store, { orgId: 'org-peer', withBody: false, order: 'asc' });
+    expect(listed.map((r) => [r.id, r.leafVersion, r.peer])).toEqual([
+      [withTls, 2, expect.objectContaining({ tls })],
+      [plain, 2, { address: '127.0.0.1', port: 80, protocol: 'http/1.1', tls: null, proxy: null }],
+    ]);
   });
 
   it('says when the stored started_at has digits a millisecond Date cannot hold (an edited row)', async () => {

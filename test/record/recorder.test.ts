@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configureDiag } from '../../src/diag/index.js';
 import { ProvablyStoreError } from '../../src/errors/index.js';
 import { createRecorder, DEFAULT_MAX_BODY_BYTES, REDACTED } from '../../src/record/index.js';
+import { COLUMNS } from '../../src/record/row.js';
 import type { CallScope } from '../../src/record/types.js';
 import type { Queryable, Store } from '../../src/store/types.js';
 import { describeEachBackend } from '../helpers/backends.js';
@@ -61,6 +62,16 @@ describeEachBackend('recorder', (backend) => {
       startedAt,
     });
     const wire = gzipSync(Buffer.from('{"ok":true,"items":[1,2,3]}'));
+    const tls = {
+      certSha256: 'a1'.repeat(32),
+      subject: 'CN=api.example.com',
+      subjectAltName: 'DNS:api.example.com',
+    };
+    const peer = { address: '127.0.0.1', port: 8443, protocol: 'h2' as const, tls, proxy: null };
+    call.peer(peer);
+    // The recorder keeps a copy: the adapter's objects changing later do not change the row.
+    peer.port = 1;
+    tls.subject = 'CN=changed';
     call.response(201, {
       'Content-Type': 'application/json',
       'Content-Encoding': 'gzip',
@@ -99,6 +110,14 @@ describeEachBackend('recorder', (backend) => {
       body_truncated: false,
       error: null,
       started_at: startedAt,
+      leaf_version: 2,
+      peer_address: '127.0.0.1',
+      peer_port: 8443,
+      peer_protocol: 'h2',
+      peer_tls_cert_sha256: 'a1'.repeat(32),
+      peer_tls_subject: 'CN=api.example.com',
+      peer_tls_subject_alt_name: 'DNS:api.example.com',
+      peer_proxy: null,
     });
     expect(asBuffer(response_body).equals(wire)).toBe(true);
     expect(created_at).toBeInstanceOf(Date);
@@ -530,8 +549,8 @@ describe('recorder queue (store stand-ins)', () => {
           first = false;
           await gate;
         }
-        const rows = params.length / 20;
-        const indexes = Array.from({ length: rows }, (_, r) => params[r * 20 + 4] as number);
+        const rows = params.length / COLUMNS.length;
+        const indexes = Array.from({ length: rows }, (_, r) => params[r * COLUMNS.length + 4] as number);
         if (indexes.includes(7)) {
           throw new ProvablyStoreError('query', 'query', 'invalid input', {
             cause: Object.assign(new Error('invalid byte sequence'), { code: '22021' }),

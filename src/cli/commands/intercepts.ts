@@ -87,6 +87,7 @@ export function registerInterceptCommands(program: Command, ctx: CommandContext)
         out.line(
           `status        ${record.status ?? '-'}${record.error ? `  ${c.red(`error: ${record.error}`)}` : ''}`,
         );
+        out.line(`answered by   ${describePeer(record)}`);
         out.line(
           `body          ${record.bodySize} bytes${record.bodyTruncated ? ' (truncated in the record)' : ''}, sha256 ${record.bodySha256 ?? '-'}, encoding ${record.contentEncoding ?? 'identity'}`,
         );
@@ -100,6 +101,21 @@ export function registerInterceptCommands(program: Command, ctx: CommandContext)
         out.line(preview(record));
       }),
     );
+}
+
+/** Who answered, on one line; says when the record predates peers (leaf version 1). */
+function describePeer(record: InterceptRecord): string {
+  const p = record.peer;
+  if (p === null)
+    return record.leafVersion === 1 ? '- (recorded before peers were kept)' : '- (no connection)';
+  const where = p.port === null ? (p.address ?? '?') : `${p.address ?? '?'}:${p.port}`;
+  const parts = [`${where} ${p.protocol ?? '?'}`];
+  if (p.tls !== null) {
+    parts.push(`tls cert sha256 ${p.tls.certSha256 ?? '-'}, subject ${p.tls.subject ?? '-'}`);
+    if (p.tls.subjectAltName !== null) parts.push(`san ${p.tls.subjectAltName}`);
+  } else parts.push('no tls');
+  if (p.proxy !== null) parts.push(`via proxy ${p.proxy}`);
+  return parts.join('; ');
 }
 
 function preview(record: InterceptRecord): string {
@@ -138,6 +154,24 @@ function serialize(r: InterceptRecord) {
     started_at: r.startedAt.toISOString(),
     duration_ms: r.durationMs,
     created_at: r.createdAt.toISOString(),
+    leaf_version: r.leafVersion,
+    peer:
+      r.peer === null
+        ? null
+        : {
+            address: r.peer.address,
+            port: r.peer.port,
+            protocol: r.peer.protocol,
+            tls:
+              r.peer.tls === null
+                ? null
+                : {
+                    cert_sha256: r.peer.tls.certSha256,
+                    subject: r.peer.tls.subject,
+                    subject_alt_name: r.peer.tls.subjectAltName,
+                  },
+            proxy: r.peer.proxy,
+          },
   };
 }
 
