@@ -127,7 +127,7 @@ describeE2E('forged handoff chain', (backend) => {
 
   describe('forging shapes', () => {
     for (const id of FORGING) {
-      const gap = knownGap(`handoff:${id}`);
+      const gap = knownGap(`handoff:${id}`, backend);
       it(`${id}${gap ? ' [known gap]' : ''}: no PASS about the untrusted server's bytes`, async () => {
         const outcome = await evaluate(id);
         if (existsSync(join(dir, `${id}.late`)))

@@ -10,6 +10,8 @@
 export interface KnownGap {
   reason: string;
   nodeMajors?: number[];
+  /** The stores where it fails (a limit of the embedded store, say); without it, every store. */
+  stores?: Array<'pglite' | 'postgres'>;
 }
 
 export const KNOWN_GAPS: Record<string, KnownGap | string> = {
@@ -230,11 +232,13 @@ export const KNOWN_GAPS: Record<string, KnownGap | string> = {
     'the forged row (untrusted bytes under the trusted URL) yields PASS from evaluate --offline',
 };
 
-/** The known gap for `id` on this Node version, if any. */
-export function knownGap(id: string): string | undefined {
+/** The known gap for `id` on this Node version and store, if any. */
+export function knownGap(id: string, store?: 'pglite' | 'postgres'): string | undefined {
   const gap = KNOWN_GAPS[id];
   if (gap === undefined) return undefined;
   if (typeof gap === 'string') return gap;
   const major = Number(process.versions.node.split('.')[0]);
-  return gap.nodeMajors === undefined || gap.nodeMajors.includes(major) ? gap.reason : undefined;
+  if (gap.nodeMajors !== undefined && !gap.nodeMajors.includes(major)) return undefined;
+  if (gap.stores !== undefined && store !== undefined && !gap.stores.includes(store)) return undefined;
+  return gap.reason;
 }

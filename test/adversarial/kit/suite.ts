@@ -121,7 +121,7 @@ export function attemptSuite(name: string, pick: (g: Group) => boolean): void {
         });
 
         for (const attempt of group.attempts) {
-          const gap = knownGap(attempt.id);
+          const gap = knownGap(attempt.id, backend);
           it(`${attempt.id}${gap ? ' [known gap]' : ''}: ${attempt.description}`, () => {
             if (run === undefined) throw new Error('the group did not run');
             const found = violations({
