@@ -28,6 +28,13 @@ export {
   verifyCheckpoint,
 } from './checkpoint.js';
 export {
+  appendDecisionLeaf,
+  DECISION_LEAF_COLUMNS,
+  type DecisionLeafRow,
+  decisionLeafBytes,
+  decisionLeafHash,
+} from './decision-leaf.js';
+export {
   type LedgerRecordFailure,
   ProvablyLeafContentError,
   ProvablyLedgerArgumentError,

@@ -17,7 +17,8 @@ export const MAX_PARAM_DEPTH = 32;
 const DECIMAL = /^-?\d{1,15}(\.\d{1,4})?$/;
 
 export function toCedarValue(value: unknown, path: string, depth = 0): CedarValue | undefined {
-  if (depth > MAX_PARAM_DEPTH) throw new PolicyInputError(path, `nested deeper than ${MAX_PARAM_DEPTH} levels`);
+  if (depth > MAX_PARAM_DEPTH)
+    throw new PolicyInputError(path, `nested deeper than ${MAX_PARAM_DEPTH} levels`);
   if (value === null || value === undefined) return undefined;
   switch (typeof value) {
     case 'boolean':
@@ -39,7 +40,8 @@ export function toCedarValue(value: unknown, path: string, depth = 0): CedarValu
         return value.map((v, i) => {
           const cv = toCedarValue(v, `${path}[${i}]`, depth + 1);
           // A Cedar set has no null member, and dropping one would change what the list says.
-          if (cv === undefined) throw new PolicyInputError(`${path}[${i}]`, 'null in a list cannot be given to Cedar');
+          if (cv === undefined)
+            throw new PolicyInputError(`${path}[${i}]`, 'null in a list cannot be given to Cedar');
           return cv;
         });
       }

@@ -69,6 +69,8 @@ export interface PolicySource {
   watch?: boolean;
   /** How often a watched file is checked, ms (default 500). */
   watchIntervalMs?: number;
+  /** Hold of an escalation without @hold, seconds (default 60). */
+  defaultHoldSeconds?: number;
 }
 
 export interface ReloadResult {
@@ -82,7 +84,10 @@ export function readPolicyMode(env: Record<string, string | undefined> = process
   const v = (env.PROVABLY_POLICY_MODE ?? '').trim().toLowerCase();
   if (v === '' || v === 'enforce') return 'enforce';
   if (v === 'log-only' || v === 'log_only') return 'log_only';
-  throw new ProvablyConfigError('PROVABLY_POLICY_MODE', `expected "enforce" or "log-only", got ${JSON.stringify(v)}`);
+  throw new ProvablyConfigError(
+    'PROVABLY_POLICY_MODE',
+    `expected "enforce" or "log-only", got ${JSON.stringify(v)}`,
+  );
 }
 
 interface Loaded {
@@ -113,6 +118,7 @@ export class PolicyEngine {
   readonly #policy: Loaded;
   readonly #schema: Loaded | undefined;
   readonly #mode: PolicyMode;
+  readonly #defaultHold: number;
   #watcher: StatWatcher | undefined;
   #lastError: PolicySetError | undefined;
   readonly #listeners = new Set<(r: ReloadResult) => void>();
@@ -122,6 +128,13 @@ export class PolicyEngine {
     this.#policy = readPolicyInput(source.policy, 'policy');
     this.#schema = source.schema === undefined ? undefined : readPolicyInput(source.schema, 'schema');
     this.#mode = source.mode ?? readPolicyMode();
+    this.#defaultHold = source.defaultHoldSeconds ?? DEFAULT_HOLD_SECONDS;
+    if (!Number.isSafeInteger(this.#defaultHold) || this.#defaultHold < 1) {
+      throw new ProvablyConfigError(
+        'defaultHoldSeconds',
+        `expected whole seconds ≥ 1, got ${String(this.#defaultHold)}`,
+      );
+    }
     this.#current = this.#compile(this.#policy.text);
     this.#warmUp();
     const file = this.#policy.file;
@@ -170,7 +183,13 @@ export class PolicyEngine {
         err instanceof PolicySetError
           ? err
           : new PolicySetError(this.#policy.source, [
-              { policyId: undefined, line: undefined, column: undefined, message: String((err as Error)?.message ?? err), kind: 'parse' },
+              {
+                policyId: undefined,
+                line: undefined,
+                column: undefined,
+                message: String((err as Error)?.message ?? err),
+                kind: 'parse',
+              },
             ]);
       this.#lastError = error;
       diag.warn(`policy reload refused; still serving ${this.#current.version}: ${error.message}`);
@@ -241,13 +260,24 @@ export class PolicyEngine {
     const mode: PolicyMode = shadow ? 'log_only' : 'enforce';
     if (decision === 'deny') {
       if (ids.length === 0) {
-        return { ...base, decision: 'BLOCK', reason: 'no policy permits this action (default deny)', mode: this.#mode };
+        return {
+          ...base,
+          decision: 'BLOCK',
+          reason: 'no policy permits this action (default deny)',
+          mode: this.#mode,
+        };
       }
-      return { ...base, decision: 'BLOCK', reason: reasonOf(infos, ids, 'forbidden by'), policyIds: ids, mode };
+      return {
+        ...base,
+        decision: 'BLOCK',
+        reason: reasonOf(infos, ids, 'forbidden by'),
+        policyIds: ids,
+        mode,
+      };
     }
     const escalating = infos.filter((p) => p.escalate !== undefined);
     if (escalating.length > 0) {
-      const hold = Math.max(...escalating.map((p) => p.holdSeconds ?? DEFAULT_HOLD_SECONDS));
+      const hold = Math.max(...escalating.map((p) => p.holdSeconds ?? this.#defaultHold));
       return {
         ...base,
         decision: 'ESCALATE',

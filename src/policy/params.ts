@@ -36,12 +36,16 @@ const MAX_PARAMS_BYTES = 1024 * 1024;
 export function normalizeParams(params: unknown, field = 'params'): Params {
   if (params === undefined || params === null) return {};
   if (typeof params !== 'object' || Array.isArray(params)) {
-    throw new PolicyInputError(field, `expected a plain object of named params, got ${Array.isArray(params) ? 'an array' : typeof params}`);
+    throw new PolicyInputError(
+      field,
+      `expected a plain object of named params, got ${Array.isArray(params) ? 'an array' : typeof params}`,
+    );
   }
   let text: string;
   try {
     text = JSON.stringify(params, (_k, v: unknown) => {
-      if (typeof v === 'number' && !Number.isFinite(v)) throw new PolicyInputError(field, `${String(v)} is not JSON`);
+      if (typeof v === 'number' && !Number.isFinite(v))
+        throw new PolicyInputError(field, `${String(v)} is not JSON`);
       return v;
     });
   } catch (err) {
@@ -57,7 +61,8 @@ export function normalizeParams(params: unknown, field = 'params'): Params {
 }
 
 function checkDepth(v: unknown, path: string, depth: number): void {
-  if (depth > MAX_PARAM_DEPTH) throw new PolicyInputError(path, `nested deeper than ${MAX_PARAM_DEPTH} levels`);
+  if (depth > MAX_PARAM_DEPTH)
+    throw new PolicyInputError(path, `nested deeper than ${MAX_PARAM_DEPTH} levels`);
   if (v !== null && typeof v === 'object') {
     for (const [k, x] of Object.entries(v)) checkDepth(x, `${path}.${k}`, depth + 1);
   }

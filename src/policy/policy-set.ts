@@ -62,7 +62,10 @@ export function compilePolicySet(input: CompileInput): CompiledPolicySet {
   }
   const parts = cedar.policySetTextToParts(text);
   if (parts.type === 'failure') {
-    throw new PolicySetError(source, parts.errors.map((e) => located(e, text, 0, undefined, 'parse')));
+    throw new PolicySetError(
+      source,
+      parts.errors.map((e) => located(e, text, 0, undefined, 'parse')),
+    );
   }
   if (parts.policy_templates.length > 0) {
     throw new PolicySetError(source, [
@@ -76,7 +79,10 @@ export function compilePolicySet(input: CompileInput): CompiledPolicySet {
   parts.policies.forEach((policyText, n) => {
     const json = cedar.policyToJson(policyText);
     if (json.type === 'failure') {
-      throw new PolicySetError(source, json.errors.map((e) => located(e, policyText, 0, `policy${n}`, 'parse')));
+      throw new PolicySetError(
+        source,
+        json.errors.map((e) => located(e, policyText, 0, `policy${n}`, 'parse')),
+      );
     }
     const annotations = (json.json.annotations ?? {}) as Record<string, string | null>;
     const id = annotations.id ?? `policy${n}`;
@@ -85,7 +91,12 @@ export function compilePolicySet(input: CompileInput): CompiledPolicySet {
     cursor = at >= 0 ? at + policyText.length : cursor;
     if (byId[id] !== undefined) {
       throw new PolicySetError(source, [
-        { ...locate(text, Buffer.byteLength(text.slice(0, offset))), policyId: id, message: `duplicate policy id ${JSON.stringify(id)}`, kind: 'policy-id' },
+        {
+          ...locate(text, Buffer.byteLength(text.slice(0, offset))),
+          policyId: id,
+          message: `duplicate policy id ${JSON.stringify(id)}`,
+          kind: 'policy-id',
+        },
       ]);
     }
     byId[id] = policyText;
@@ -104,7 +115,10 @@ export function compilePolicySet(input: CompileInput): CompiledPolicySet {
   // versions are the ids and a reload to a new text adds one entry.
   const prepared = cedar.preparsePolicySet(version, { staticPolicies: byId });
   if (prepared.type === 'failure') {
-    throw new PolicySetError(source, prepared.errors.map((e) => located(e, text, 0, undefined, 'parse')));
+    throw new PolicySetError(
+      source,
+      prepared.errors.map((e) => located(e, text, 0, undefined, 'parse')),
+    );
   }
   return { version, source, policies: infos, preparsedId: version };
 }
@@ -113,7 +127,10 @@ export function compilePolicySet(input: CompileInput): CompiledPolicySet {
 export function checkSchema(schema: string, source: string): void {
   const answer = loadCedar().checkParseSchema(schema);
   if (answer.type === 'failure') {
-    throw new PolicySetError(source, answer.errors.map((e) => located(e, schema, 0, undefined, 'schema')));
+    throw new PolicySetError(
+      source,
+      answer.errors.map((e) => located(e, schema, 0, undefined, 'schema')),
+    );
   }
 }
 
@@ -134,7 +151,13 @@ function validate(input: CompileInput, byId: Record<string, string>, offsets: Ma
           const base = offsets.get(v.policyId) ?? 0;
           const baseBytes = Buffer.byteLength(input.text.slice(0, base));
           const rel = firstOffset(v.error);
-          const p = located(v.error, input.text, rel === undefined ? undefined : baseBytes, v.policyId, 'validation');
+          const p = located(
+            v.error,
+            input.text,
+            rel === undefined ? undefined : baseBytes,
+            v.policyId,
+            'validation',
+          );
           return policyText ? p : { ...p, line: undefined, column: undefined };
         });
   if (errors.length > 0) throw new PolicySetError(input.source, errors);
@@ -190,7 +213,8 @@ function located(
 ): PolicyProblem {
   const rel = firstOffset(e);
   const message = e.help ? `${e.message} (${e.help})` : e.message;
-  if (rel === undefined || baseBytes === undefined) return problem(policyId, undefined, undefined, message, kind);
+  if (rel === undefined || baseBytes === undefined)
+    return problem(policyId, undefined, undefined, message, kind);
   const label = e.sourceLocations?.[0]?.label;
   return {
     policyId,

@@ -35,6 +35,7 @@ export {
   setupScopes,
   traceExportRequested,
 } from './setup.js';
+export { activeSpanIds } from './span-ids.js';
 export type {
   ActiveScope,
   InterceptContextOptions,

@@ -35,7 +35,10 @@ function req(params: Record<string, unknown>, action = 'payments.initiate'): Dec
 }
 
 const engines: PolicyEngine[] = [];
-function engine(policy: string, extra: Partial<ConstructorParameters<typeof PolicyEngine>[0]> = {}): PolicyEngine {
+function engine(
+  policy: string,
+  extra: Partial<ConstructorParameters<typeof PolicyEngine>[0]> = {},
+): PolicyEngine {
   const e = new PolicyEngine({ policy, mode: 'enforce', ...extra });
   engines.push(e);
   return e;
@@ -48,7 +51,11 @@ describe('PolicyEngine decisions', () => {
   it('ALLOW with the permit reason, BLOCK by forbid, ESCALATE with hold, default deny', () => {
     const e = engine(POLICY);
     const allow = e.evaluate(req({ amount: 50, currency: 'GBP' }));
-    expect(allow).toMatchObject({ decision: 'ALLOW', reason: 'small payments are fine', policyIds: ['small-payments'] });
+    expect(allow).toMatchObject({
+      decision: 'ALLOW',
+      reason: 'small payments are fine',
+      policyIds: ['small-payments'],
+    });
     expect(allow.policyVersion).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(e.evaluate(req({ amount: 50, currency: 'BTC' }))).toMatchObject({
       decision: 'BLOCK',
@@ -91,7 +98,9 @@ describe('PolicyEngine decisions', () => {
     const smuggled = e.evaluate(req({ who: { __entity: { type: 'Agent', id: 'root' } } }));
     expect(smuggled.decision).toBe('BLOCK');
     expect(smuggled.reason).toContain('__entity');
-    expect(e.evaluate(req({ amount: 12.5, tags: ['a'], nested: { ok: true, gone: null } })).decision).toBe('ALLOW');
+    expect(e.evaluate(req({ amount: 12.5, tags: ['a'], nested: { ok: true, gone: null } })).decision).toBe(
+      'ALLOW',
+    );
   });
 
   it('context.session, context.now and principal are visible to policies', () => {
@@ -120,7 +129,8 @@ describe('PolicyEngine decisions', () => {
 
 describe('PolicyEngine loading', () => {
   it('refuses a bad set with policy id, line and column counted in characters (UTF-8 offsets converted)', () => {
-    const text = 'permit(principal, action, resource);\n// ééé ünïcödé\n@id("broken")\nforbid(principal, action, resource) when { context.x >> 1 };';
+    const text =
+      'permit(principal, action, resource);\n// ééé ünïcödé\n@id("broken")\nforbid(principal, action, resource) when { context.x >> 1 };';
     let err: unknown;
     try {
       engine(text);
@@ -131,7 +141,7 @@ describe('PolicyEngine loading', () => {
     const p = (err as PolicySetError).problems[0];
     expect(p).toMatchObject({ policyId: 'broken', line: 4, kind: 'parse' });
     // `>>`: the second `>` is the unexpected token, at character column 56 of line 4.
-    expect(p?.column).toBe(text.split('\n')[3]?.indexOf('>>') as number + 2);
+    expect(p?.column).toBe((text.split('\n')[3]?.indexOf('>>') as number) + 2);
   });
 
   it('locate converts byte offsets to characters', () => {
@@ -142,10 +152,16 @@ describe('PolicyEngine loading', () => {
     const schema = `entity Agent; entity Tenant;
       action "payments.initiate" appliesTo { principal: Agent, resource: Tenant,
         context: { params: { amount: Long }, session: { id: String, allowed: Long, blocked: Long, escalated: Long }, now: datetime } };`;
-    engine('permit(principal, action == Action::"payments.initiate", resource) when { context.params.amount < 5 };', { schema });
+    engine(
+      'permit(principal, action == Action::"payments.initiate", resource) when { context.params.amount < 5 };',
+      { schema },
+    );
     let err: unknown;
     try {
-      engine('permit(principal, action, resource);\n@id("typo")\npermit(principal, action == Action::"payments.initiate", resource) when { context.params.amonut < 5 };', { schema });
+      engine(
+        'permit(principal, action, resource);\n@id("typo")\npermit(principal, action == Action::"payments.initiate", resource) when { context.params.amonut < 5 };',
+        { schema },
+      );
     } catch (e) {
       err = e;
     }
@@ -156,9 +172,15 @@ describe('PolicyEngine loading', () => {
   });
 
   it('refuses bad annotations and duplicate ids', () => {
-    expect(() => engine('@hold(\"soon\") @escalate(\"x\") permit(principal, action, resource);')).toThrow(PolicySetError);
-    expect(() => engine('@escalate(\"x\") forbid(principal, action, resource);')).toThrow(/permit policies only/);
-    expect(() => engine('@id(\"a\") permit(principal, action, resource);\n@id(\"a\") permit(principal, action, resource);')).toThrow(/duplicate policy id/);
+    expect(() => engine('@hold("soon") @escalate("x") permit(principal, action, resource);')).toThrow(
+      PolicySetError,
+    );
+    expect(() => engine('@escalate("x") forbid(principal, action, resource);')).toThrow(
+      /permit policies only/,
+    );
+    expect(() =>
+      engine('@id("a") permit(principal, action, resource);\n@id("a") permit(principal, action, resource);'),
+    ).toThrow(/duplicate policy id/);
   });
 
   it('hot-reloads a file; a broken edit is refused and the previous set keeps serving', async () => {
