@@ -11,16 +11,18 @@
  * decided_at (ISO 8601 UTC with milliseconds), duration_ms. Every key is always present (null
  * where the column is null). Leaf hash: RFC 6962 SHA-256(0x00 ‖ bytes).
  *
- * appendDecisionLeaf appends through the ledger's own index claim (CLAIM_SQL: the org's head
+ * appendDecisionLeaf (decision-append.ts) appends through the ledger's own index claim (CLAIM_SQL: the org's head
  * row, locked to commit), inside the caller's transaction, from the row AS STORED (the
  * INSERT's RETURNING): the leaf is exactly what a verifier recomputes from the table.
  */
 import canonicalizeImport from 'canonicalize';
-import type { Queryable } from '../store/types.js';
-import { CLAIM_SQL } from './append.js';
 import { ProvablyLeafContentError } from './errors.js';
-import { leafHash } from './merkle.js';
-import { hex } from './rows.js';
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+import { bytesEqual, leafHash } from './merkle.js';
 
 const canonicalize = ((): ((v: unknown) => string | undefined) => {
   const m = canonicalizeImport as unknown;
@@ -91,22 +93,56 @@ export function decisionLeafHash(row: DecisionLeafRow, leafIndex: number): Uint8
 }
 
 /**
- * Appends the just-inserted decision row (as stored) to its org's log, in `tx` (the caller's
- * transaction: the row and its leaf commit together). Returns its index and hex hash.
+ * The decision row of a leaf, for the ledger's joined reads (rows.ts): one jsonb value (null
+ * when the leaf is not a decision's). duration_ms goes as text: float8 → jsonb rounds to 15
+ * digits, its text form is exact.
  */
-export async function appendDecisionLeaf(
-  tx: Queryable,
-  row: DecisionLeafRow,
-): Promise<{ leafIndex: number; leafHash: string }> {
-  const orgId = String(row.org_id);
-  decisionLeafBytes(row, 0); // refuse a row with no leaf form before the head moves
-  const claimed = await tx.query<{ first: string | number }>(CLAIM_SQL, [orgId, 1]);
-  const leafIndex = Number(claimed.rows[0]?.first);
-  const hash = hex(decisionLeafHash(row, leafIndex));
-  await tx.query(
-    `INSERT INTO provably_ledger_leaves (org_id, leaf_index, record_id, leaf_hash)
-     VALUES ($1, $2, $3::uuid, decode($4, 'hex'))`,
-    [orgId, leafIndex, String(row.id), hash],
-  );
-  return { leafIndex, leafHash: hash };
+export const DECISION_ROW_SQL = `(SELECT to_jsonb(d) || jsonb_build_object('duration_ms', d.duration_ms::text)
+  FROM provably_decisions d WHERE d.id = l.record_id) AS d_row`;
+
+/** The decision row as decisionLeafBytes takes it, from DECISION_ROW_SQL's jsonb. */
+export function decisionRowFromJson(j: Record<string, unknown>): DecisionLeafRow {
+  const row = {} as DecisionLeafRow;
+  for (const c of DECISION_LEAF_COLUMNS) row[c] = j[c] ?? null;
+  row.decided_at = typeof j.decided_at === 'string' ? new Date(j.decided_at) : null;
+  row.duration_ms = j.duration_ms === null || j.duration_ms === undefined ? null : Number(j.duration_ms);
+  return row;
+}
+
+/** rowProblem for a decision leaf: the row is the org's and rebuilds the stored leaf hash. */
+export function decisionRowProblem(
+  joined: Record<string, unknown>,
+  orgId: string,
+  index: number,
+):
+  | { kind: 'ok'; hash: Uint8Array; detail: '' }
+  | { kind: 'record-mismatch'; hash: Uint8Array | null; detail: string } {
+  const j = joined.d_row as Record<string, unknown>;
+  const id = String(j.id);
+  if (String(j.org_id) !== orgId) {
+    return {
+      kind: 'record-mismatch',
+      hash: null,
+      detail: `decision ${id} belongs to org ${JSON.stringify(j.org_id)}`,
+    };
+  }
+  let hash: Uint8Array;
+  try {
+    hash = decisionLeafHash(decisionRowFromJson(j), index);
+  } catch (err) {
+    return {
+      kind: 'record-mismatch',
+      hash: null,
+      detail: `decision ${id} cannot be canonicalized: ${(err as Error).message}`,
+    };
+  }
+  const stored = joined.l_hash as Uint8Array;
+  if (!(stored instanceof Uint8Array) || !bytesEqual(hash, stored)) {
+    return {
+      kind: 'record-mismatch',
+      hash,
+      detail: `decision ${id} does not match leaf ${index} (stored ${hex(stored)}, recomputed ${hex(hash)})`,
+    };
+  }
+  return { kind: 'ok', hash, detail: '' };
 }

@@ -27,8 +27,8 @@ export {
   signCheckpoint,
   verifyCheckpoint,
 } from './checkpoint.js';
+export { appendDecisionLeaf } from './decision-append.js';
 export {
-  appendDecisionLeaf,
   DECISION_LEAF_COLUMNS,
   type DecisionLeafRow,
   decisionLeafBytes,
