@@ -115,6 +115,7 @@ export function readPolicyInput(value: string, what: 'policy' | 'schema'): Loade
 
 export class PolicyEngine {
   #current: CompiledPolicySet;
+  #currentText: string;
   readonly #policy: Loaded;
   readonly #schema: Loaded | undefined;
   readonly #mode: PolicyMode;
@@ -136,12 +137,17 @@ export class PolicyEngine {
       );
     }
     this.#current = this.#compile(this.#policy.text);
+    this.#currentText = this.#policy.text;
     this.#warmUp();
     const file = this.#policy.file;
     if (file !== undefined && source.watch !== false) {
-      this.#watcher = watchFile(file, { interval: source.watchIntervalMs ?? 500, persistent: false }, () =>
-        this.reload(),
-      );
+      const interval = source.watchIntervalMs ?? 500;
+      this.#watcher = watchFile(file, { interval, persistent: false }, () => this.reload());
+      // watchFile's first stat is taken asynchronously: an edit landing before it would never
+      // count as a change. One look after the first polls closes that window.
+      setTimeout(() => {
+        if (this.#watcher !== undefined) this.reload();
+      }, interval * 2).unref();
     }
   }
 
@@ -173,9 +179,13 @@ export class PolicyEngine {
     let result: ReloadResult;
     try {
       const next = text ?? (this.#policy.file ? readFileSync(this.#policy.file, 'utf8') : this.#policy.text);
+      if (next === this.#currentText && this.#lastError === undefined) {
+        return { ok: true, version: this.#current.version }; // unchanged: nothing to announce
+      }
       const compiled = this.#compile(next);
       if (compiled.version !== this.#current.version) diag.info(`policy reloaded: ${compiled.version}`);
       this.#current = compiled;
+      this.#currentText = next;
       this.#lastError = undefined;
       result = { ok: true, version: compiled.version };
     } catch (err) {

@@ -88,7 +88,7 @@ describe('provably policy', () => {
       ],
       env,
     );
-    expect(JSON.parse(esc.stdout)).toMatchObject({ decision: 'ESCALATE', holdSeconds: 30 });
+    expect(JSON.parse(esc.stdout)).toMatchObject({ decision: 'ESCALATE', holdSeconds: 600 });
     const badParams = await runCli(['policy', 'test', policyFile, '--action', 'x', '--params', '{"a":'], env);
     expect(badParams.code).toBe(2);
     expect(badParams.stderr).toContain('--params');
@@ -201,7 +201,7 @@ for (const backend of cliBackends()) {
             );
             return r.rows[0]?.id;
           }, 'the pending escalation');
-          // pollMs is 60 s: only LISTEN/NOTIFY can wake the waiter before the 30 s hold ends.
+          // pollMs is 60 s: only LISTEN/NOTIFY can wake the waiter before the 600 s hold ends.
           const approve = await runCli(
             ['escalations', 'approve', id, '--reason', 'fine', '--reviewer', 'bob'],
             env,
@@ -210,7 +210,7 @@ for (const backend of cliBackends()) {
           const started = Date.now();
           const r = await waiting;
           expect(r).toMatchObject({ decision: 'ALLOW', actorHumanId: 'bob', escalationId: id });
-          // Woken by the notification, well before the 30 s hold or the 60 s poll.
+          // Woken by the notification, well before the 600 s hold or the 60 s poll.
           expect(Date.now() - started).toBeLessThan(10_000);
         } finally {
           await gateway.close();

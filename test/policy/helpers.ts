@@ -9,7 +9,7 @@ permit(principal == Agent::"billing-agent", action == Action::"payments.initiate
 
 @id("large-payments")
 @escalate("payments over 100 need a human")
-@hold("30")
+@hold("600")
 permit(principal == Agent::"billing-agent", action == Action::"payments.initiate", resource)
   when { context.params.amount > 100 && context.params.amount < 1000 };
 
