@@ -30,23 +30,25 @@ export class EscalationNotifier {
   }
 
   /**
-   * Registers `wake` for `id` (call BEFORE reading the row, so a change between the read and
-   * the wait is not lost) and starts listening if needed. Returns the unsubscribe function.
+   * Registers `wake` for `id` and starts listening if needed. Read the row only after `ready`
+   * resolves (the LISTEN is then active, or failed and the caller polls): a change committed
+   * after that point wakes the waiter.
    */
-  subscribe(id: string, wake: Wake): () => void {
+  subscribe(id: string, wake: Wake): { ready: Promise<void>; unsubscribe: () => void } {
     let set = this.#waiters.get(id);
     if (set === undefined) {
       set = new Set();
       this.#waiters.set(id, set);
     }
     set.add(wake);
-    void this.#ensure();
-    return () => {
+    const ready = this.#ensure();
+    const unsubscribe = () => {
       const s = this.#waiters.get(id);
       s?.delete(wake);
       if (s?.size === 0) this.#waiters.delete(id);
       if (this.#waiters.size === 0) void this.#release();
     };
+    return { ready, unsubscribe };
   }
 
   /** Whether a listener is connected now (for tests and status). */
@@ -103,7 +105,7 @@ export class EscalationNotifier {
 
   async #listenPostgres(driver: PostgresStore): Promise<() => Promise<void>> {
     const pg = (await import('pg')).default ?? (await import('pg'));
-    const client = new pg.Client({ connectionString: driver.url });
+    const client = new pg.Client({ connectionString: driver.url, connectionTimeoutMillis: 5000 });
     const dropped = (err?: unknown) => {
       if (this.#stop === undefined) return;
       diag.once(

@@ -2,7 +2,7 @@
  * Waiting for an escalation to end: woken by the notifier, and re-reading the row at least
  * every `pollMs` (a dropped or never-started listener costs one interval, never a lost
  * decision). The waiter is registered BEFORE the row is read, so a change that lands between
- * the read and the wait still wakes it. At expiry (by the database clock) the waiter itself
+ * the read and the wait still wakes it (and the first read waits until the LISTEN is active). At expiry (by the database clock) the waiter itself
  * marks the row expired — a crashed waiter leaves it pending, and the next reader expires it.
  */
 import { EscalationError } from '../errors/index.js';
@@ -21,11 +21,14 @@ export async function waitForEscalation(
   // One subscription for the whole wait (re-subscribing per round would restart the listener).
   let notified = false;
   let wake: () => void = () => {};
-  const unsubscribe = notifier?.subscribe(id, () => {
+  const subscription = notifier?.subscribe(id, () => {
     notified = true;
     wake();
   });
   try {
+    // The LISTEN must be active before the first read, or a decision committed in between
+    // would wake nobody (and cost a whole poll interval).
+    await subscription?.ready;
     for (;;) {
       notified = false; // set before the read: a change after this point wakes the wait below
       const row = await getEscalation(store, id);
@@ -52,6 +55,6 @@ export async function waitForEscalation(
       wake = () => {};
     }
   } finally {
-    unsubscribe?.();
+    subscription?.unsubscribe();
   }
 }

@@ -140,6 +140,29 @@ describeEachBackend('ProvablyGateway (local)', (backend) => {
     expect(events.every((e) => typeof e.leaf_index === 'number')).toBe(true);
   });
 
+  it('the waiter is woken by the notification, not by its periodic re-check', async () => {
+    const slowPoll = new ProvablyGateway({
+      agentId: 'billing-agent',
+      policy: PAYMENTS_POLICY,
+      store: store(),
+      tenant: org,
+      mode: 'enforce',
+      pollMs: 60_000,
+    });
+    try {
+      const waiting = slowPoll.execute('payments.initiate', { amount: 555, currency: 'GBP' });
+      const id = await pendingOf('payments.initiate');
+      // Whenever this lands, the waiter either reads it on its first read (made after its LISTEN
+      // is active) or is notified: it never has to wait for the 60 s re-check.
+      const started = Date.now();
+      await decideEscalation(store(), { id, decision: 'approve', reviewer: 'nina', reason: 'ok' });
+      await expect(waiting).resolves.toMatchObject({ decision: 'ALLOW', actorHumanId: 'nina' });
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      await slowPoll.close();
+    }
+  });
+
   it('ESCALATE rejected: PolicyBlockedError with the reviewer reason', async () => {
     const waiting = gateway
       .execute('payments.initiate', { amount: 600, currency: 'GBP' })
