@@ -18,8 +18,8 @@ export async function appendDecisionLeaf(
   const leafIndex = Number(claimed.rows[0]?.first);
   const hash = hex(decisionLeafHash(row, leafIndex));
   await tx.query(
-    `INSERT INTO provably_ledger_leaves (org_id, leaf_index, record_id, leaf_hash)
-     VALUES ($1, $2, $3::uuid, decode($4, 'hex'))`,
+    `INSERT INTO provably_ledger_leaves (org_id, leaf_index, record_id, leaf_hash, leaf_kind)
+     VALUES ($1, $2, $3::uuid, decode($4, 'hex'), 'decision')`,
     [orgId, leafIndex, String(row.id), hash],
   );
   return { leafIndex, leafHash: hash };

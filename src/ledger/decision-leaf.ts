@@ -3,7 +3,8 @@
  * Merkle log, beside the intercept leaves.
  *
  * Leaf bytes = UTF-8 of the RFC 8785 canonical JSON of one flat object: `leaf_kind: "decision"`
- * (an intercept leaf has no such key, so the two kinds can never hash alike), `leaf_index`, and
+ * and `leaf_version: 1` (an intercept leaf says `"intercept"` or, v1, has no such key, so the two
+ * kinds can never hash alike), `leaf_index`, and
  * every column of the row as stored except created_at (storage metadata): id, org_id,
  * event_type, decision, mode, reason, agent_id, action_name, session_id, params (the stored,
  * redacted JSON), params_sha256 (of the params before redaction), policy_version, policy_ids,
@@ -13,7 +14,8 @@
  *
  * appendDecisionLeaf (decision-append.ts) appends through the ledger's own index claim (CLAIM_SQL: the org's head
  * row, locked to commit), inside the caller's transaction, from the row AS STORED (the
- * INSERT's RETURNING): the leaf is exactly what a verifier recomputes from the table.
+ * INSERT's RETURNING): the leaf is exactly what a verifier recomputes from the table. Its
+ * provably_ledger_leaves row says leaf_kind = 'decision'.
  */
 import canonicalizeImport from 'canonicalize';
 import { ProvablyLeafContentError } from './errors.js';
@@ -65,7 +67,7 @@ export function decisionLeafBytes(row: DecisionLeafRow, leafIndex: number): Uint
   if (!Number.isSafeInteger(leafIndex) || leafIndex < 0) {
     throw new ProvablyLeafContentError('leaf_index', `expected a safe integer ≥ 0, got ${String(leafIndex)}`);
   }
-  const content: Record<string, unknown> = { leaf_kind: 'decision', leaf_index: leafIndex };
+  const content: Record<string, unknown> = { leaf_kind: 'decision', leaf_version: 1, leaf_index: leafIndex };
   for (const c of DECISION_LEAF_COLUMNS) {
     const v = row[c];
     if (c === 'decided_at') {

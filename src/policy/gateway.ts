@@ -217,7 +217,9 @@ export class ProvablyGateway {
     escalationId: string,
     options: Pick<ExecuteOptions, 'throwOnBlock'> = {},
   ): Promise<ExecutionResult> {
-    const row = await waitForEscalation(this.#store, this.#notifier, escalationId, this.#pollMs);
+    const row = await selfEgress(() =>
+      waitForEscalation(this.#store, this.#notifier, escalationId, this.#pollMs),
+    );
     return this.#resolved(row, options.throwOnBlock !== false, this.#sessionFor(undefined));
   }
 
@@ -226,7 +228,7 @@ export class ProvablyGateway {
     escalationId: string,
     options: Pick<ExecuteOptions, 'throwOnBlock'> = {},
   ): Promise<ExecutionResult> {
-    const row = await getEscalation(this.#store, escalationId);
+    const row = await selfEgress(() => getEscalation(this.#store, escalationId));
     if (row === null) throw new EscalationError(escalationId, 'not-found', 'no such escalation');
     if (row.status === 'pending')
       throw new EscalationError(escalationId, 'pending', 'still pending: no outcome yet');
@@ -369,7 +371,7 @@ export class ProvablyGateway {
       new ExecutionResult({ ...base, decision: 'ESCALATE', reason: d.reason, escalationId: held.id }),
     );
     if (o.wait === false) return pending;
-    const row = await waitForEscalation(this.#store, this.#notifier, held.id, this.#pollMs);
+    const row = await selfEgress(() => waitForEscalation(this.#store, this.#notifier, held.id, this.#pollMs));
     return this.#resolved(row, o.throwOnBlock !== false, o.session, counts);
   }
 

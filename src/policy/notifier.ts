@@ -11,6 +11,7 @@
  * notification costs at most one poll interval.
  */
 import { diag } from '../diag/index.js';
+import { selfEgress } from '../scope/index.js';
 import type { PgliteStore, PostgresStore, ProvablyStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 
@@ -76,7 +77,9 @@ export class EscalationNotifier {
 
   #ensure(): Promise<void> {
     if (this.#closed || this.#stop !== undefined) return Promise.resolve();
-    this.#starting ??= this.#start()
+    // Outside any scope: the listener's own connection must never be governed (or refused) as
+    // the guarded tool's traffic, whichever context the first waiter came from.
+    this.#starting ??= selfEgress(() => this.#start())
       .catch((err: unknown) => {
         diag.once(
           'policy.listen',

@@ -77,6 +77,7 @@ describeEachBackend('ProvablyGateway (local)', (backend) => {
       mode: 'enforce',
     });
     expect(row?.leaf_index).toEqual(expect.any(Number));
+    expect(row?.leaf_kind).toBe('decision');
     // The stored leaf is the canonical decision row at its index.
     const expected = decisionLeafHash(row as never, Number(row?.leaf_index));
     expect(Buffer.from(row?.leaf_hash as Uint8Array).toString('hex')).toBe(

@@ -30,7 +30,7 @@ permit(principal == Agent::"billing-agent", action in [Action::"tool.sync", Acti
 export async function decisionRows(q: Queryable, where = 'true', params: unknown[] = []) {
   return (
     await q.query<Record<string, unknown>>(
-      `SELECT d.*, l.leaf_index, l.leaf_hash FROM provably_decisions d
+      `SELECT d.*, l.leaf_index, l.leaf_hash, l.leaf_kind FROM provably_decisions d
        LEFT JOIN provably_ledger_leaves l ON l.record_id = d.id WHERE ${where} ORDER BY d.created_at, d.decided_at`,
       params,
     )

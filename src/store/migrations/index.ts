@@ -8,10 +8,16 @@ import type { Migration } from './types.js';
 export type { Migration } from './types.js';
 
 /**
- * PLACEHOLDER on branch `policy` only: version 5 belongs to leafv2 (peer columns, leaf version).
- * The runner refuses gaps, so this stands in until the merge replaces it with leafv2's 0005.
+ * PLACEHOLDER on branch `policy` only: version 5 belongs to leafv2 (peer columns, leaf version,
+ * leaf kinds). The runner refuses gaps, so this stands in until the merge replaces it with
+ * leafv2's 0005; it adds only the part policy relies on, as leafv2 announced it:
+ * provably_ledger_leaves.leaf_kind text NOT NULL DEFAULT 'intercept'.
  */
-const reservedLeafv2: Migration = { version: 5, name: 'reserved_leafv2', sql: 'SELECT 1' };
+const reservedLeafv2: Migration = {
+  version: 5,
+  name: 'reserved_leafv2',
+  sql: "ALTER TABLE provably_ledger_leaves ADD COLUMN leaf_kind text NOT NULL DEFAULT 'intercept';",
+};
 
 /** Every migration, in order. Append new ones here. */
 export const MIGRATIONS: readonly Migration[] = [
