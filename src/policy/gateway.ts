@@ -32,8 +32,9 @@ import { insertDecisionEvent } from './audit.js';
 import { type Decision, PolicyEngine, type PolicyMode, type SessionCounts } from './engine.js';
 import { type Escalation, getEscalation, insertEscalation } from './escalations.js';
 import { EscalationNotifier } from './notifier.js';
+import { recordOutcome } from './outcome.js';
 import { namedArguments, parameterNames } from './param-names.js';
-import { digestOf, normalizeParams, paramsSha256, readRedactParams, redactParams } from './params.js';
+import { normalizeParams, type Params, paramsSha256, readRedactParams, redactParams } from './params.js';
 import { ExecutionResult } from './result.js';
 import { PolicySession } from './session.js';
 import { DEFAULT_POLL_MS, waitForEscalation } from './wait.js';
@@ -162,7 +163,7 @@ export class ProvablyGateway {
     return (...args: A) => {
       const session = this.#sessionFor(undefined);
       // Named before the scope opens: bad arguments fail here, with nothing decided or run.
-      let params: ReturnType<typeof normalizeParams>;
+      let params: Params;
       try {
         params = normalizeParams(namedArguments(names, args), 'arguments');
       } catch (err) {
@@ -427,54 +428,23 @@ export class ProvablyGateway {
     return r;
   }
 
-  async #outcome(
+  #outcome(
     decided: ExecutionResult,
-    params: ReturnType<typeof normalizeParams>,
+    params: Params,
     scope: { traceId: string | null; spanId: string | null },
     durationMs: number,
     result: { value?: unknown; error?: unknown },
   ): Promise<void> {
-    const failed = 'error' in result;
-    const message = failed
-      ? String((result.error as Error)?.message ?? result.error).slice(0, 2000)
-      : undefined;
-    const digest = failed ? undefined : digestOf(result.value);
-    try {
-      await selfEgress(() =>
-        this.#store.transaction((tx) =>
-          insertDecisionEvent(tx, {
-            orgId: this.tenant,
-            eventType: 'outcome',
-            decision: null,
-            mode: 'enforce',
-            reason: failed ? `failed: ${message}` : 'completed',
-            agentId: this.agentId,
-            actionName: decided.action,
-            sessionId: decided.sessionId,
-            params: redactParams(params, this.#redact),
-            paramsSha256: paramsSha256(params),
-            policyVersion: decided.policyVersion,
-            policyIds: [],
-            escalationId: decided.escalationId ?? null,
-            escalationStatus: null,
-            reviewer: null,
-            parentId: decided.eventId,
-            traceId: scope.traceId,
-            spanId: scope.spanId,
-            outcome: failed
-              ? { status: 'error', error: message ?? '' }
-              : digest === undefined
-                ? { status: 'ok', result_sha256: null }
-                : { status: 'ok', result_sha256: digest },
-            decidedAt: new Date(),
-            durationMs: Math.round(durationMs * 1000) / 1000,
-          }),
-        ),
-      );
-    } catch (err) {
-      // The body already ran: losing its outcome event must not turn its result into an error.
-      diag.warn(`could not record the outcome of ${decided.action} (event ${decided.eventId})`, err);
-    }
+    return recordOutcome(this.#store, {
+      orgId: this.tenant,
+      agentId: this.agentId,
+      redact: this.#redact,
+      decided,
+      params,
+      trace: scope,
+      durationMs,
+      result,
+    });
   }
 
   #sessionFor(sessionId: string | undefined): PolicySession | undefined {
