@@ -329,6 +329,16 @@ describeEachBackend('ProvablyGateway (local)', (backend) => {
       recordId: r.eventId,
       kind: 'record-mismatch',
     });
+
+    // A decision deleted behind the guard's back is named too (its leaf has no row).
+    const other = await gateway.execute('payments.initiate', { amount: 3, currency: 'GBP' });
+    await issueCheckpoint(store(), org, signer);
+    await store().raw.query('ALTER TABLE provably_decisions DISABLE TRIGGER provably_decisions_append_only');
+    await store().raw.query('DELETE FROM provably_decisions WHERE id = $1', [other.eventId]);
+    await store().raw.query('ALTER TABLE provably_decisions ENABLE TRIGGER provably_decisions_append_only');
+    const gone = await verifyLog(store(), org, { trustedKeys: trustedKeysOf(signer) });
+    expect(gone.ok).toBe(false);
+    expect(gone.problems.some((p) => p.recordId === other.eventId && p.kind === 'record-missing')).toBe(true);
   });
 
   it('audit listing filters by decision and agent', async () => {
