@@ -11,6 +11,14 @@ export {
 } from './config/index.js';
 export { configureDiag, type DiagLogger, type LogLevel } from './diag/index.js';
 export {
+  EscalationError,
+  type EscalationErrorReason,
+  EscalationTimeoutError,
+  GatewayError,
+  PolicyBlockedError,
+  PolicyInputError,
+  type PolicyProblem,
+  PolicySetError,
   ProvablyBlockedError,
   ProvablyConfigError,
   ProvablyError,
@@ -24,6 +32,7 @@ export * from './eval/index.js';
 export * from './handoff/index.js';
 export type { InterceptBodyHook, InterceptStats } from './intercept/index.js';
 export * from './ledger/index.js';
+export * from './policy/index.js';
 export {
   ALWAYS_REDACTED_HEADERS,
   type BodyDecodeFailure,

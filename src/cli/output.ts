@@ -88,6 +88,8 @@ const INPUT_ERROR_CODES = new Set([
   'PROVABLY_HANDOFF_INVALID',
   'PROVABLY_MODEL_CLAIMS_INVALID',
   'PROVABLY_SIGNING_KEY',
+  'PROVABLY_POLICY_SET_ERROR',
+  'PROVABLY_POLICY_INPUT',
 ]);
 
 /** Exit codes: 2 for input the user can fix, 1 for everything else. */

@@ -5,11 +5,14 @@
  */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerEndpointCommands } from './commands/endpoints.js';
+import { registerEscalationCommands } from './commands/escalations.js';
 import { registerEvaluateCommands } from './commands/evaluate.js';
 import { registerInterceptCommands } from './commands/intercepts.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { type CommandContext, type CommandContextOptions, createCommandContext } from './context.js';
 
 export function buildProgram(ctx: CommandContext = createCommandContext()): Command {
@@ -25,6 +28,9 @@ export function buildProgram(ctx: CommandContext = createCommandContext()): Comm
   registerInterceptCommands(program, ctx);
   registerLedgerCommands(program, ctx);
   registerEvaluateCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
+  registerAuditCommands(program, ctx);
+  registerEscalationCommands(program, ctx);
   registerMigrateCommand(program, ctx);
   return program;
 }

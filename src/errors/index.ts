@@ -113,6 +113,117 @@ export class ProvablyConfigError extends ProvablyError {
   }
 }
 
+/**
+ * A policy-gated action was refused: the policy answered BLOCK (a forbid, no permit, an
+ * evaluation error) or a human rejected its escalation. The action's body never ran.
+ */
+export class PolicyBlockedError extends ProvablyError {
+  readonly code = 'PROVABLY_POLICY_BLOCKED';
+  readonly action: string;
+  readonly reason: string;
+  /** The audit event (provably_decisions id) that recorded the block. */
+  readonly eventId: string;
+  readonly escalationId: string | undefined;
+  constructor(action: string, reason: string, eventId: string, escalationId?: string) {
+    super(`BLOCKED by policy: action ${JSON.stringify(action)}: ${truncate(reason, 500)}`);
+    this.action = action;
+    this.reason = reason;
+    this.eventId = eventId;
+    this.escalationId = escalationId;
+  }
+}
+
+/** An escalated action's hold expired before a human decided: recorded as `expired`, not run. */
+export class EscalationTimeoutError extends ProvablyError {
+  readonly code = 'PROVABLY_ESCALATION_TIMEOUT';
+  readonly action: string;
+  readonly escalationId: string;
+  /** The audit event that recorded the expiry. */
+  readonly eventId: string;
+  constructor(action: string, escalationId: string, eventId: string) {
+    super(`escalation ${escalationId} of action ${JSON.stringify(action)} timed out: the action did not run`);
+    this.action = action;
+    this.escalationId = escalationId;
+    this.eventId = eventId;
+  }
+}
+
+/** Why an escalation operation could not be done. */
+export type EscalationErrorReason = 'pending' | 'conflict' | 'not-found' | 'params-mismatch' | 'invalid';
+
+/**
+ * An escalation operation that cannot be done: its outcome read while it is still pending, a
+ * decision on one that is no longer pending (the second of two racing decisions: `conflict`),
+ * an unknown id, or an approval shown other params than the ones held.
+ */
+export class EscalationError extends ProvablyError {
+  readonly code = 'PROVABLY_ESCALATION_ERROR';
+  readonly escalationId: string;
+  readonly reason: EscalationErrorReason;
+  constructor(escalationId: string, reason: EscalationErrorReason, detail: string) {
+    super(`escalation ${escalationId}: ${detail}`);
+    this.escalationId = escalationId;
+    this.reason = reason;
+  }
+}
+
+/**
+ * The gateway could not decide or could not record its decision (an unreachable remote gateway,
+ * or in local mode a store that refused the audit row). Fail-closed: the action did not run.
+ */
+export class GatewayError extends ProvablyError {
+  readonly code = 'PROVABLY_GATEWAY_ERROR';
+  /** The gateway URL, or `local:<store location>` in local mode. */
+  readonly url: string;
+  constructor(url: string, detail: string, options?: { cause?: unknown }) {
+    super(`gateway ${redactUserinfo(url)}: ${detail}`, options);
+    this.url = redactUserinfo(url);
+  }
+}
+
+/**
+ * A policy set (or its schema) that cannot be used: a parse or validation error, located by
+ * policy id, line and column (1-based; columns count characters, not bytes).
+ */
+export class PolicySetError extends ProvablyError {
+  readonly code = 'PROVABLY_POLICY_SET_ERROR';
+  /** Where the text came from (a file path, or `<text>`). */
+  readonly source: string;
+  readonly problems: readonly PolicyProblem[];
+  constructor(source: string, problems: readonly PolicyProblem[]) {
+    const first = problems[0];
+    const where = first
+      ? `${first.policyId ?? 'schema'}${first.line !== undefined ? ` at ${first.line}:${first.column}` : ''}: ${first.message}`
+      : 'unknown problem';
+    const more = problems.length > 1 ? ` (+${problems.length - 1} more)` : '';
+    super(`policy set ${source} refused: ${where}${more}`);
+    this.source = source;
+    this.problems = problems;
+  }
+}
+
+/** One problem of a policy set. */
+export interface PolicyProblem {
+  /** The policy's id (its @id annotation, else `policy<N>` by position); undefined for the schema. */
+  policyId: string | undefined;
+  /** 1-based line in the source text (undefined when Cedar gave no location). */
+  line: number | undefined;
+  /** 1-based column, in characters (Cedar's UTF-8 byte offsets converted). */
+  column: number | undefined;
+  message: string;
+  kind: 'parse' | 'validation' | 'schema' | 'policy-id';
+}
+
+/** Params or arguments a policy cannot be asked about (not JSON, too deep, a reserved key). */
+export class PolicyInputError extends ProvablyError {
+  readonly code = 'PROVABLY_POLICY_INPUT';
+  readonly field: string;
+  constructor(field: string, detail: string) {
+    super(`${field}: ${detail}`);
+    this.field = field;
+  }
+}
+
 /** `scheme://user:pw@host/…` → `scheme://[REDACTED]@host/…`; anything else unchanged. */
 export function redactUserinfo(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:[\\/]*)([^/?#\\]*)@/i, '$1[REDACTED]@');

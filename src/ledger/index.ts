@@ -27,6 +27,13 @@ export {
   signCheckpoint,
   verifyCheckpoint,
 } from './checkpoint.js';
+export { appendDecisionLeaf } from './decision-append.js';
+export {
+  DECISION_LEAF_COLUMNS,
+  type DecisionLeafRow,
+  decisionLeafBytes,
+  decisionLeafHash,
+} from './decision-leaf.js';
 export {
   type LedgerRecordFailure,
   ProvablyLeafContentError,

@@ -5,6 +5,7 @@
 import { INTERCEPT_COLUMNS, type InterceptRecord, recordIdOf, toRecord } from '../record/read.js';
 import { keptBodyProblem } from '../record/stored-body.js';
 import type { Queryable, Store } from '../store/types.js';
+import { DECISION_LEAF_KIND, DECISION_ROW_SQL, decisionRowProblem } from './decision-leaf.js';
 import { ProvablyLedgerArgumentError, ProvablyLedgerRecordError } from './errors.js';
 import { INTERCEPT_LEAF_KIND, recordLeafHash } from './leaf.js';
 import { bytesEqual } from './merkle.js';
@@ -32,7 +33,8 @@ export async function joinedRows(
     : 'NULL::text AS kept_sha256, NULL::int AS kept_size';
   const result = await q.query<Record<string, unknown>>(
     `SELECT l.leaf_index AS l_index, l.record_id::text AS l_record, l.leaf_hash AS l_hash,
-            l.leaf_kind AS l_kind, ${RECORD_COLUMNS.map((c) => `i.${c}`).join(', ')}, ${SUB_MS}, ${body}
+            l.leaf_kind AS l_kind, ${RECORD_COLUMNS.map((c) => `i.${c}`).join(', ')}, ${SUB_MS}, ${body},
+            ${DECISION_ROW_SQL}
      FROM provably_ledger_leaves l
        LEFT JOIN provably_intercepts i ON i.id = l.record_id AND l.leaf_kind = '${INTERCEPT_LEAF_KIND}'
      WHERE l.org_id = $1 AND l.leaf_index >= $2
@@ -53,6 +55,11 @@ export type RowCheck =
 /** Checks one joined row: the record exists, is the org's, rebuilds the stored leaf, has its body. */
 export function rowProblem(row: Record<string, unknown>, orgId: string, checkBodies: boolean): RowCheck {
   const index = Number(row.l_index);
+  if (row.l_kind === DECISION_LEAF_KIND) {
+    // A policy decision's leaf (src/ledger/decision-leaf.ts): its row is in provably_decisions.
+    if (row.d_row) return decisionRowProblem(row, orgId, index);
+    return { kind: 'record-missing', hash: null, detail: `decision ${String(row.l_record)} is gone` };
+  }
   if (row.l_kind !== INTERCEPT_LEAF_KIND) {
     // Fail closed: a leaf this version cannot rebuild is never taken on trust.
     return {

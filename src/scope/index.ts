@@ -39,6 +39,7 @@ export {
   setupScopes,
   traceExportRequested,
 } from './setup.js';
+export { activeSpanIds } from './span-ids.js';
 export { wireForSpanMapping } from './span-mapping.js';
 export type {
   ActiveScope,

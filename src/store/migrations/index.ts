@@ -3,6 +3,7 @@ import { migration0002 } from './0002_ledger.js';
 import { migration0003 } from './0003_evaluations.js';
 import { migration0004 } from './0004_ledger_heads.js';
 import { migration0005 } from './0005_leaf_peer.js';
+import { migration0006 } from './0006_policy_decisions.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0003,
   migration0004,
   migration0005,
+  migration0006,
 ];
