@@ -35,8 +35,15 @@ export const counters: InterceptStats = {
   gateErrors: 0,
   recorded: 0,
   fallback: 0,
+  connectionsBlocked: 0,
+  peerMismatches: 0,
   internalErrors: 0,
 };
+
+const identity = <T>(fn: () => T): T => fn();
+
+/** Runs fn with no provably scope active (see InterceptOptions.runOutsideScope). */
+export let runOutsideScope: <T>(fn: () => T) => T = identity;
 
 export function configure(options: InterceptOptions | undefined): void {
   if (options === undefined) {
@@ -44,8 +51,10 @@ export function configure(options: InterceptOptions | undefined): void {
     gate = undefined;
     recorder = undefined;
     orgIdOf = undefined;
+    runOutsideScope = identity;
     return;
   }
+  runOutsideScope = options.runOutsideScope ?? identity;
   const resolve = options.resolveScope;
   resolveScope = () => {
     try {
@@ -60,6 +69,12 @@ export function configure(options: InterceptOptions | undefined): void {
   gate = options.gate;
   recorder = options.recorder;
   orgIdOf = options.orgId;
+}
+
+/** The gate and the org it is asked for (throws while interception is not installed). */
+export function activeGate(): { gate: TrustGate; orgId: string } {
+  if (gate === undefined || orgIdOf === undefined) throw new Error('interception is not installed');
+  return { gate, orgId: orgIdOf() };
 }
 
 /** The recorder governed calls are handed to; undefined while interception is not installed. */

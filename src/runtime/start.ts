@@ -3,6 +3,7 @@
  * the recorder, and the transport interception. `register.ts` calls startProvably() once at
  * preload; nothing here touches the store or loads OpenTelemetry until the first governed call.
  */
+import { readEgressConfig } from '../config/egress.js';
 import { defaultOrgId, type Env, readFlag, readPositiveInt } from '../config/index.js';
 import { diag } from '../diag/index.js';
 import { ProvablyStoreError } from '../errors/index.js';
@@ -13,7 +14,7 @@ import {
 } from '../intercept/index.js';
 import { readRecorderConfig } from '../record/config.js';
 import type { CallRecording, Recorder } from '../record/types.js';
-import { activeScope, readScopeOptions, setupScopes, shutdownScopes } from '../scope/index.js';
+import { activeScope, readScopeOptions, selfEgress, setupScopes, shutdownScopes } from '../scope/index.js';
 import { readCheckpointConfig } from './checkpoint-config.js';
 import { controller, installController, type ProvablyController } from './controller.js';
 import type { Pipeline } from './pipeline.js';
@@ -57,6 +58,7 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   const startEnabled = readFlag(env, 'PROVABLY_ENABLED', true);
   readRecorderConfig(env);
   readCheckpointConfig(env);
+  const egress = readEgressConfig(env);
   setupScopes(scopeOptions);
 
   // The store, recorder and ledger load on the first governed call (the gate is asked first).
@@ -72,6 +74,11 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   const gate: TrustGate = {
     check(url, org) {
       return pipeline ? pipeline.gate.check(url, org) : load().then((p) => p.gate.check(url, org));
+    },
+    allowsDestination(host, port, org) {
+      return pipeline
+        ? pipeline.gate.allowsDestination(host, port, org)
+        : load().then((p) => p.gate.allowsDestination(host, port, org));
     },
   };
 
@@ -120,6 +127,8 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
     // Disabled means "as if no scope were active": one property read on the passthrough path.
     resolveScope: () => (c.enabled ? activeScope() : undefined),
     orgId: () => orgId,
+    egress: { proxies: egress.proxies.map((p) => p.origin), unixSockets: egress.unixSockets },
+    runOutsideScope: selfEgress,
   });
   installController(c);
   if (!startEnabled) c.enabled = false;
