@@ -51,7 +51,10 @@ export function parseEgressProxies(values: readonly unknown[], setting: string):
     try {
       url = new URL(value);
     } catch {
-      throw new ProvablyConfigError(setting, `${JSON.stringify(value)} is not a URL (expected http://host:port)`);
+      throw new ProvablyConfigError(
+        setting,
+        `${JSON.stringify(value)} is not a URL (expected http://host:port)`,
+      );
     }
     const problem =
       url.protocol !== 'http:' && url.protocol !== 'https:'

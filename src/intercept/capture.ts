@@ -5,7 +5,7 @@
  * stored. Every recorder call is guarded (see core.ts for the rules).
  */
 import { diag } from '../diag/index.js';
-import type { CallRecording, CallScope, HeaderMap } from '../record/types.js';
+import type { CallPeer, CallRecording, CallScope, HeaderMap } from '../record/types.js';
 import type { ActiveScope } from '../scope/types.js';
 import { activeRecorder, counters, internalError } from './core.js';
 import type { InterceptBodyHook } from './types.js';
@@ -40,6 +40,8 @@ export class Capture {
   /** Body kept for the caller when a body hook applies (the caller sees it only at the end). */
   readonly buffered: Buffer[] | undefined;
   readonly #interceptIndex: number | null;
+  /** The transport's own way to abort this request (undici: onConnect's abort, a controller). */
+  #abort: ((err: Error) => void) | undefined;
 
   constructor(rec: CallRecording | undefined, interceptIndex: number | null) {
     this.#rec = rec;
@@ -49,6 +51,34 @@ export class Capture {
 
   get open(): boolean {
     return this.#state === OPEN;
+  }
+
+  /** Remembers how the transport aborts this request (see refuse). */
+  onAbort(abort: (err: Error) => void): void {
+    this.#abort = abort;
+  }
+
+  /**
+   * Refuses the call before any byte of it is written (its connection goes elsewhere): nothing
+   * answered, so nothing is recorded; the caller gets `err` through the transport's abort.
+   * Returns false when the transport gave no abort (the caller must fail the socket instead).
+   */
+  refuse(err: Error): boolean {
+    this.#state = DONE;
+    const abort = this.#abort;
+    if (abort === undefined) return false;
+    abort(err);
+    return true;
+  }
+
+  /** Who answered: the connection bound to the call (before response()). */
+  peer(peer: CallPeer): void {
+    if (this.#rec === undefined || this.#state !== OPEN) return;
+    try {
+      this.#rec.peer(peer);
+    } catch (err) {
+      internalError('recorder peer() threw', err);
+    }
   }
 
   response(status: number, headers: () => HeaderMap): void {

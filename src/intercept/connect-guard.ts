@@ -17,7 +17,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import type { ActiveScope } from '../scope/types.js';
-import { internalError, isPromiseLike, resolveScope } from './core.js';
+import { blockedError, counters, internalError, isPromiseLike, resolveScope } from './core.js';
 import {
   allowedDestination,
   allowedUnixSocket,
@@ -26,7 +26,6 @@ import {
   noteDestination,
   portNumber,
 } from './destinations.js';
-import { blockedError, counters } from './core.js';
 
 type Connect = (this: net.Socket, ...args: unknown[]) => net.Socket;
 type Rec = Record<string, unknown>;
@@ -59,7 +58,8 @@ function guard(socket: net.Socket, args: unknown[], scope: ActiveScope, original
   let normalized: unknown[];
   let options: Rec;
   try {
-    normalized = (normalizeArgs as (a: unknown[]) => unknown[])(args);
+    // net.createConnection / tls.connect hand connect() an array Node already normalised.
+    normalized = Array.isArray(args[0]) ? args[0] : (normalizeArgs as (a: unknown[]) => unknown[])(args);
     options = (normalized[0] ?? {}) as Rec;
   } catch (err) {
     // Node would throw its own argument error: let it, the connection does not happen either way.
@@ -90,7 +90,10 @@ function guard(socket: net.Socket, args: unknown[], scope: ActiveScope, original
     }
   } catch (err) {
     internalError('the connection guard failed; the connection was refused', err);
-    verdict = { ok: false, error: blockedError('(unknown destination)', scope, 'provably could not check it') };
+    verdict = {
+      ok: false,
+      error: blockedError('(unknown destination)', scope, 'provably could not check it'),
+    };
   }
   const proceed = (v: DestinationVerdict): net.Socket => {
     if (!v.ok) {

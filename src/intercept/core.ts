@@ -40,21 +40,14 @@ export const counters: InterceptStats = {
   internalErrors: 0,
 };
 
-const identity = <T>(fn: () => T): T => fn();
-
-/** Runs fn with no provably scope active (see InterceptOptions.runOutsideScope). */
-export let runOutsideScope: <T>(fn: () => T) => T = identity;
-
 export function configure(options: InterceptOptions | undefined): void {
   if (options === undefined) {
     resolveScope = noScope;
     gate = undefined;
     recorder = undefined;
     orgIdOf = undefined;
-    runOutsideScope = identity;
     return;
   }
-  runOutsideScope = options.runOutsideScope ?? identity;
   const resolve = options.resolveScope;
   resolveScope = () => {
     try {

@@ -17,7 +17,10 @@ import { activeGate, blockedError, counters, isPromiseLike } from './core.js';
 import type { EgressOptions, TrustGate } from './types.js';
 
 export type DestinationVerdict =
-  | { readonly ok: true; /** The declared proxy's origin when the destination is one. */ readonly proxy: string | null }
+  | {
+      readonly ok: true /** The declared proxy's origin when the destination is one. */;
+      readonly proxy: string | null;
+    }
   | { readonly ok: false; readonly error: Error };
 
 /** A socket's true destination, as given to connect (never what a client described). */
@@ -57,7 +60,8 @@ export function canonicalHost(host: unknown): string | null {
 
 /** A TCP port as a number, or null when it is not one (0 is not a destination). */
 export function portNumber(port: unknown): number | null {
-  const n = typeof port === 'number' ? port : typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : NaN;
+  const n =
+    typeof port === 'number' ? port : typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : NaN;
   return Number.isInteger(n) && n > 0 && n < 65536 ? n : null;
 }
 
@@ -136,6 +140,14 @@ const socketDestinations = new WeakMap<object, SocketDestination>();
 
 export function noteDestination(socket: object, destination: SocketDestination): void {
   socketDestinations.set(socket, destination);
+}
+
+/**
+ * A socket a declared proxy turned into a tunnel (a CONNECT we saw succeed): from now on its
+ * destination is the CONNECT target, reached through that proxy.
+ */
+export function noteTunnel(socket: object, host: string, port: number, proxy: string): void {
+  socketDestinations.set(socket, { host, port, path: null, proxy });
 }
 
 /**

@@ -41,12 +41,6 @@ export interface InterceptOptions {
   transports?: { undici?: boolean; http?: boolean; net?: boolean };
   /** Declared proxies and allowed unix sockets (validated: ProvablyConfigError). */
   egress?: EgressOptions;
-  /**
-   * Runs fn with no provably scope active (the scope module's selfEgress). Used when a request
-   * decided as unscoped is re-dispatched from a scoped context (a retry on a connection a scoped
-   * call opened), so the connections it opens are unscoped too. Defaults to calling fn.
-   */
-  runOutsideScope?: <T>(fn: () => T) => T;
 }
 
 /** Counters since install (monotonic for the process; `installInterception` never resets them). */

@@ -25,6 +25,7 @@
  */
 import dc from 'node:diagnostics_channel';
 import { internalError } from './core.js';
+import { onSendHeaders } from './undici-binding.js';
 import { discover, onModuleRequired, restoreCopies } from './undici-copies.js';
 import { onRequestCreate } from './undici-fallback.js';
 
@@ -42,6 +43,7 @@ export function installUndici(): () => void {
   discover();
   dc.subscribe('tracing:module.require:end', onModuleRequired);
   dc.subscribe('undici:request:create', onRequestCreate);
+  dc.subscribe('undici:client:sendHeaders', onSendHeaders);
   return uninstallUndici;
 }
 
@@ -50,5 +52,6 @@ function uninstallUndici(): void {
   installed = false;
   dc.unsubscribe('tracing:module.require:end', onModuleRequired);
   dc.unsubscribe('undici:request:create', onRequestCreate);
+  dc.unsubscribe('undici:client:sendHeaders', onSendHeaders);
   restoreCopies();
 }

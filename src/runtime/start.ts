@@ -14,7 +14,7 @@ import {
 } from '../intercept/index.js';
 import { readRecorderConfig } from '../record/config.js';
 import type { CallRecording, Recorder } from '../record/types.js';
-import { activeScope, readScopeOptions, selfEgress, setupScopes, shutdownScopes } from '../scope/index.js';
+import { activeScope, readScopeOptions, setupScopes, shutdownScopes } from '../scope/index.js';
 import { readCheckpointConfig } from './checkpoint-config.js';
 import { controller, installController, type ProvablyController } from './controller.js';
 import type { Pipeline } from './pipeline.js';
@@ -128,7 +128,6 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
     resolveScope: () => (c.enabled ? activeScope() : undefined),
     orgId: () => orgId,
     egress: { proxies: egress.proxies.map((p) => p.origin), unixSockets: egress.unixSockets },
-    runOutsideScope: selfEgress,
   });
   installController(c);
   if (!startEnabled) c.enabled = false;

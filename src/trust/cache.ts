@@ -110,7 +110,7 @@ export function createTrustedSetCache(options: TrustedSetCacheOptions): TrustedS
       const state = stateOf(orgId);
       const key = canonicalDestinationHost(host);
       const allowed = (set: ReadonlySet<string> | undefined) =>
-        key !== null && set !== undefined && set.has(destinationKey(key, port));
+        key !== null && set?.has(destinationKey(key, port)) === true;
       if (state.destinations) return allowed(state.destinations);
       return load(orgId, state).then(() => allowed(state.destinations));
     },
