@@ -18,7 +18,8 @@ type Rec = Record<string, unknown>;
 /**
  * The destination of `socket`: as the guard recorded it at connect, else (a socket connected
  * outside any scope, now reused by a scoped request) the host name Node's net was given
- * (`_host`) with the port the socket is connected to. Undefined while unknown.
+ * (`_host`, set only for names) or, for an IP literal, the address it is connected to, with the
+ * port it is connected to. Undefined while unknown.
  */
 export function effectiveDestination(socket: unknown): SocketDestination | undefined {
   const known = destinationOf(socket);
@@ -26,7 +27,8 @@ export function effectiveDestination(socket: unknown): SocketDestination | undef
   let current: unknown = socket;
   for (let depth = 0; depth < 8 && current !== null && typeof current === 'object'; depth++) {
     const s = current as Rec;
-    const host = typeof s._host === 'string' ? canonicalHost(s._host) : null;
+    const named = typeof s._host === 'string' ? s._host : s.remoteAddress;
+    const host = typeof named === 'string' ? canonicalHost(named) : null;
     if (host !== null && typeof s.remotePort === 'number') {
       return { host, port: s.remotePort, path: null, proxy: proxyAt(host, s.remotePort) };
     }
