@@ -5,6 +5,7 @@
  * stored. Every recorder call is guarded (see core.ts for the rules).
  */
 import { diag } from '../diag/index.js';
+import { ProvablyBlockedError } from '../errors/index.js';
 import type { CallPeer, CallRecording, CallScope, HeaderMap } from '../record/types.js';
 import type { ActiveScope } from '../scope/types.js';
 import { activeRecorder, counters, internalError } from './core.js';
@@ -109,6 +110,8 @@ export class Capture {
   fail(err: unknown): void {
     if (this.#state !== OPEN) return;
     this.#state = DONE;
+    // Refused by provably before anything answered (the connection guard): nothing to record.
+    if (!this.#responded && err instanceof ProvablyBlockedError) return;
     const rec = this.#rec;
     if (rec === undefined) return;
     try {

@@ -20,6 +20,7 @@
  */
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { ProvablyBlockedError } from '../errors/index.js';
 import type { ActiveScope } from '../scope/types.js';
 import { type Capture, startCapture } from './capture.js';
 import {
@@ -190,24 +191,7 @@ function bind(
   original: OnSocket,
 ): unknown {
   if (socket === null) return original.call(req, socket, undefined);
-  if (effectiveDestination(socket) === undefined && socket.connecting) {
-    const cleanup = () => {
-      socket.removeListener('connect', onConnect);
-      socket.removeListener('error', onError);
-    };
-    const onConnect = () => {
-      cleanup();
-      bind(req, socket, url, scope, original);
-    };
-    const onError = (err: unknown) => {
-      cleanup();
-      original.call(req, socket, err);
-    };
-    socket.once('connect', onConnect);
-    socket.once('error', onError);
-    return undefined;
-  }
-  let problem: string | undefined;
+  let problem: ReturnType<typeof bindingProblem>;
   try {
     problem = bindingProblem(url, socket, ABSOLUTE_FORM.test(req.path));
   } catch (err) {
@@ -215,6 +199,28 @@ function bind(
     problem = 'provably could not check its connection';
   }
   if (problem === undefined) return original.call(req, socket, undefined);
+  if (typeof problem === 'object') {
+    // Not decidable yet (still connecting, TLS handshake in a tunnel): the request waits.
+    const event = problem.wait;
+    const cleanup = () => {
+      socket.removeListener(event, onReady);
+      socket.removeListener('error', onError);
+      socket.removeListener('close', onClose);
+    };
+    const onReady = () => {
+      cleanup();
+      bind(req, socket, url, scope, original);
+    };
+    const onError = (err: unknown) => {
+      cleanup();
+      original.call(req, socket, err);
+    };
+    const onClose = () => onError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    socket.once(event, onReady);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+    return undefined;
+  }
   counters.peerMismatches++;
   refusedAtBinding.add(req);
   return original.call(req, socket, blockedError(url, scope, problem));
@@ -305,7 +311,9 @@ function instrument(
           requestError ??= args[0];
         } else if (event === 'close' && !responded) {
           responded = true;
-          ensure().fail(requestError ?? abortedError('request'));
+          // Refused by provably (the connection guard): nothing answered, nothing to record.
+          if (!(requestError instanceof ProvablyBlockedError))
+            ensure().fail(requestError ?? abortedError('request'));
         }
       } catch (err) {
         internalError('observing an http request failed', err);

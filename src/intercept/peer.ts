@@ -37,13 +37,26 @@ export function effectiveDestination(socket: unknown): SocketDestination | undef
   return undefined;
 }
 
+/** Not decidable yet: check again once the socket has emitted this event. */
+export interface BindingPending {
+  readonly wait: 'connect' | 'secureConnect';
+}
+
 /**
- * Why `url` may not go out on `socket`, or undefined when it may. `absoluteForm`: the request
- * line carries the whole URL (what a plain-HTTP forward proxy expects).
+ * Why `url` may not go out on `socket`, or undefined when it may, or what to wait for before it
+ * can be told. `absoluteForm`: the request line carries the whole URL (what a plain-HTTP forward
+ * proxy expects).
  */
-export function bindingProblem(url: string, socket: unknown, absoluteForm: boolean): string | undefined {
+export function bindingProblem(
+  url: string,
+  socket: unknown,
+  absoluteForm: boolean,
+): string | BindingPending | undefined {
   const destination = effectiveDestination(socket);
-  if (destination === undefined) return 'the connection carrying it has no known destination';
+  if (destination === undefined) {
+    if ((socket as { connecting?: unknown } | null)?.connecting === true) return { wait: 'connect' };
+    return 'the connection carrying it has no known destination';
+  }
   if (destination.path !== null) return undefined; // an allowed unix socket (the guard checked it)
   let host: string | null;
   let port: number;
@@ -60,14 +73,30 @@ export function bindingProblem(url: string, socket: unknown, absoluteForm: boole
     // a tunnel whose CONNECT we did not see must be for the URL's host (the certificate is
     // checked against that name).
     if (absoluteForm) return undefined;
-    const servername = (socket as { servername?: unknown } | null)?.servername;
-    if (typeof servername === 'string' && canonicalHost(servername) === host) return undefined;
+    const verified = verifiedTlsHost(socket);
+    if (verified === 'pending') return { wait: 'secureConnect' };
+    if (verified !== null && canonicalHost(verified) === host) return undefined;
     return `it would go to the proxy ${destination.proxy} without naming its target`;
   }
   if (same) return undefined;
   const where =
     destination.host === null ? 'elsewhere' : `${bracket(destination.host)}:${String(destination.port)}`;
   return `the connection carrying it goes to ${where}, not to the URL's origin`;
+}
+
+/**
+ * For a TLS socket: the host name its certificate was verified against (the `host`/`servername`
+ * tls.connect was given), null when unverified or not TLS, 'pending' before the handshake ends.
+ */
+function verifiedTlsHost(socket: unknown): string | null | 'pending' {
+  const s = socket as Rec | null;
+  if (s === null || typeof s !== 'object' || s.encrypted !== true) return null;
+  if (s._secureEstablished !== true) return s.destroyed === true ? null : 'pending';
+  if (s.authorized !== true) return null;
+  const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'connect-options');
+  const options = (key === undefined ? undefined : s[key as unknown as string]) as Rec | undefined;
+  const name = options?.servername ?? options?.host;
+  return typeof name === 'string' && name !== '' ? name : null;
 }
 
 function bracket(host: string): string {

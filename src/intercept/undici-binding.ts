@@ -23,7 +23,9 @@ export function onSendHeaders(message: unknown): void {
     if (request === null || typeof request !== 'object') return;
     const binding = requestBindings.get(request);
     if (binding === undefined) return; // not a governed call (unscoped): nothing to do
-    const problem = bindingProblem(binding.url, socket, binding.absoluteForm);
+    const answer = bindingProblem(binding.url, socket, binding.absoluteForm);
+    // undici writes only on a connected socket (TLS done): nothing is left to wait for.
+    const problem = typeof answer === 'object' ? 'its connection was not established' : answer;
     if (problem === undefined) {
       binding.capture.peer(peerOf(socket, effectiveDestination(socket)));
       return;
