@@ -5,7 +5,7 @@
  */
 import { stringify as stringifyQuery } from 'node:querystring';
 import type { ActiveScope } from '../scope/types.js';
-import { type Capture, startCapture } from './capture.js';
+import { Capture, startCapture } from './capture.js';
 import { blockedError, decide, internalError, isPromiseLike, resolveScope, type Verdict } from './core.js';
 import {
   allowedDestination,
@@ -79,6 +79,7 @@ let unscopedOpts: unknown;
  */
 let routedOpts: unknown;
 let routedScope: ActiveScope | undefined;
+let routedRecord = true;
 
 /** True while a patched dispatch runs: a request undici creates now was decided by it. */
 export function insidePatchedDispatch(): boolean {
@@ -103,10 +104,16 @@ export function makeDispatch(copy: CopyDispatch): DispatchFn {
         }
       }
       const bound = handlerScopes.get(handler as object);
-      const scope =
-        bound === UNSCOPED
-          ? undefined
-          : (bound ?? (opts === routedOpts ? routedScope : undefined) ?? resolveScope());
+      if (bound === UNSCOPED) {
+        // A handler first dispatched outside any scope, seen again inside one: a retry running
+        // in the context of a connection a scoped call opened — or code in a scope reusing that
+        // handler. Either way it is not recorded under this scope (not a mis-tag), but it is
+        // still checked against it (no way around the gate by reusing a handler).
+        const live = resolveScope();
+        if (live !== undefined) return governDispatch(copy, this, opts, handler, live, false);
+      }
+      const routed = bound === undefined && opts === routedOpts ? routedScope : undefined;
+      const scope = bound === UNSCOPED ? undefined : (bound ?? routed ?? resolveScope());
       if (scope === undefined) {
         if (bound === undefined && handler !== null && typeof handler === 'object') {
           handlerScopes.set(handler, UNSCOPED);
@@ -119,7 +126,8 @@ export function makeDispatch(copy: CopyDispatch): DispatchFn {
           unscopedOpts = previous;
         }
       }
-      return governDispatch(copy, this, opts, handler, scope);
+      // A layer below a routing layer records only what the routing layer would have.
+      return governDispatch(copy, this, opts, handler, scope, routed === undefined || routedRecord);
     } finally {
       patchedDepth--;
     }
@@ -132,6 +140,7 @@ function governDispatch(
   opts: unknown,
   handler: unknown,
   scope: ActiveScope,
+  record: boolean,
 ): unknown {
   const original = copy.original;
   if (opts === null || typeof opts !== 'object' || handler === null || typeof handler !== 'object') {
@@ -142,7 +151,7 @@ function governDispatch(
     const origin = originOf(copy, dispatcher);
     // No origin of its own (Agent, proxy agents, BalancedPool): this layer only routes; the
     // Pool/Client below it knows where the request really goes and governs it there.
-    if (origin === undefined) return route(original, dispatcher, opts, handler, scope);
+    if (origin === undefined) return route(original, dispatcher, opts, handler, scope, record);
     if ((opts as Rec).method === 'CONNECT')
       return connectTunnel(copy, dispatcher, origin, opts as Rec, handler as Rec, scope);
     url = buildUrl(origin, opts as Rec);
@@ -158,11 +167,11 @@ function governDispatch(
     // The trusted set is still loading: the request waits for the answer (nothing is queued).
     const snapshot = { ...(opts as Rec) };
     verdict
-      .then((v) => proceed(copy, dispatcher, snapshot, handler as Rec, scope, url, v, true))
+      .then((v) => proceed(copy, dispatcher, snapshot, handler as Rec, scope, url, v, true, record))
       .then(undefined, (err: unknown) => internalError('a deferred undici dispatch failed', err));
     return true;
   }
-  return proceed(copy, dispatcher, opts as Rec, handler as Rec, scope, url, verdict, false);
+  return proceed(copy, dispatcher, opts as Rec, handler as Rec, scope, url, verdict, false, record);
 }
 
 function proceed(
@@ -174,6 +183,7 @@ function proceed(
   url: string,
   verdict: Verdict,
   deferred: boolean,
+  record: boolean,
 ): unknown {
   if (!verdict.ok) return refuse(handler, verdict.error);
   let governed: Rec = opts;
@@ -181,18 +191,14 @@ function proceed(
   let binding: UndiciBinding | undefined;
   try {
     const method = typeof opts.method === 'string' ? opts.method : 'GET';
-    const capture = startCapture(
-      scope,
-      verdict.orgId,
-      method,
-      url,
-      requestHeadersToMap(opts.headers),
-      new Date(),
-    );
+    const capture = record
+      ? startCapture(scope, verdict.orgId, method, url, requestHeadersToMap(opts.headers), new Date())
+      : new Capture(undefined, null); // checked and bound to its socket, not recorded
+
     binding = { url, scope, capture, absoluteForm: ABSOLUTE_FORM.test(String(opts.path)) };
     governed = { ...opts };
     governedOpts.set(governed, binding);
-    handlerScopes.set(handler, scope);
+    if (record) handlerScopes.set(handler, scope);
     wrapped = wrapHandler(handler, capture);
   } catch (err) {
     internalError('preparing capture of an undici request failed; it went out uncaptured', err);
@@ -309,17 +315,21 @@ function route(
   opts: object,
   handler: object,
   scope: ActiveScope,
+  record: boolean,
 ): unknown {
-  handlerScopes.set(handler, scope); // a later re-dispatch of this handler keeps the scope
+  if (record) handlerScopes.set(handler, scope); // a later re-dispatch of this handler keeps the scope
   const previousOpts = routedOpts;
   const previousScope = routedScope;
+  const previousRecord = routedRecord;
   routedOpts = opts;
   routedScope = scope;
+  routedRecord = record;
   try {
     return original.call(dispatcher, opts, handler);
   } finally {
     routedOpts = previousOpts;
     routedScope = previousScope;
+    routedRecord = previousRecord;
   }
 }
 

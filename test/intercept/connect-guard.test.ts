@@ -334,3 +334,40 @@ describe('the record names the real peer', () => {
     expect(expectedTls.certSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe('a handler keeps its first decision, but never bypasses the gate', () => {
+  it('undici: a handler first dispatched outside a scope and reused inside one is checked, not recorded', async () => {
+    const agent = new undici.Agent({ keepAliveTimeout: 10_000 });
+    let settle: (v: unknown) => void = () => {};
+    let status = 0;
+    const handler = {
+      onRequestStart() {},
+      onResponseStart(_c: unknown, code: number) {
+        status = code;
+      },
+      onResponseData() {},
+      onResponseEnd() {
+        settle(status);
+      },
+      onResponseError(_c: unknown, err: unknown) {
+        settle(err);
+      },
+    };
+    const use = (origin: string) =>
+      new Promise((resolve) => {
+        settle = resolve;
+        agent.dispatch({ origin, path: '/json', method: 'GET' }, handler);
+      });
+    // First use outside any scope (to an untrusted server: its keep-alive socket stays open).
+    expect(await use(outside.url)).toBe(200);
+    // Reused inside a scope: to a trusted server it goes out, bound to its socket, unrecorded…
+    expect(await inScope(() => use(trusted.url))).toBe(200);
+    // …and to the untrusted server it is refused, although an open socket to it is pooled.
+    const before = outside.requests;
+    const refused = await inScope(() => use(outside.url));
+    expect(refused).toBeInstanceOf(ProvablyBlockedError);
+    expect(outside.requests).toBe(before);
+    await agent.close();
+    expect(recorder.started).toHaveLength(0);
+  });
+});
