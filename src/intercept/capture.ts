@@ -72,11 +72,12 @@ export class Capture {
     return true;
   }
 
-  /** Who answered: the connection bound to the call (before response()). */
-  peer(peer: CallPeer): void {
+  /** Who answered: the connection bound to the call (before response()); lazy, guarded. */
+  peer(get: () => CallPeer | undefined): void {
     if (this.#rec === undefined || this.#state !== OPEN) return;
     try {
-      this.#rec.peer(peer);
+      const peer = get();
+      if (peer !== undefined) this.#rec.peer(peer);
     } catch (err) {
       internalError('recorder peer() threw', err);
     }

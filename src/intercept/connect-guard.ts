@@ -17,6 +17,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import type { ActiveScope } from '../scope/types.js';
+import { isOwnSocket } from '../store/own-sockets.js';
 import { blockedError, counters, internalError, isPromiseLike, resolveScope } from './core.js';
 import {
   allowedDestination,
@@ -55,6 +56,7 @@ export function installConnectGuard(): () => void {
 }
 
 function guard(socket: net.Socket, args: unknown[], scope: ActiveScope, original: Connect): net.Socket {
+  if (isOwnSocket(socket)) return original.apply(socket, args); // provably's own store
   let normalized: unknown[];
   let options: Rec;
   try {

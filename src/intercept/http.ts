@@ -298,13 +298,13 @@ function instrument(
         } else if (event === 'response') {
           responded = true;
           const c = ensure();
-          c.peer(peerOf(req.socket, effectiveDestination(req.socket)));
+          c.peer(() => peerOf(req.socket, effectiveDestination(req.socket)));
           observeResponse(args[0] as IncomingMessage, c);
         } else if (event === 'upgrade' || event === 'connect') {
           responded = true;
           const res = args[0] as IncomingMessage;
           const c = ensure();
-          c.peer(peerOf(req.socket, effectiveDestination(req.socket)));
+          c.peer(() => peerOf(req.socket, effectiveDestination(req.socket)));
           c.response(res.statusCode ?? 0, () => rawHeadersToMap(res.rawHeaders));
           c.finishDetached();
         } else if (event === 'error' && !responded) {

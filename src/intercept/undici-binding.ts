@@ -27,7 +27,7 @@ export function onSendHeaders(message: unknown): void {
     // undici writes only on a connected socket (TLS done): nothing is left to wait for.
     const problem = typeof answer === 'object' ? 'its connection was not established' : answer;
     if (problem === undefined) {
-      binding.capture.peer(peerOf(socket, effectiveDestination(socket)));
+      binding.capture.peer(() => peerOf(socket, effectiveDestination(socket)));
       return;
     }
     counters.peerMismatches++;
