@@ -6,15 +6,33 @@
  * its URL's origin is aborted through undici's own abort (the handler's onConnect abort /
  * controller.abort) before the write: 0 request bytes, nothing recorded.
  */
+import dc from 'node:diagnostics_channel';
 import { blockedError, counters, internalError } from './core.js';
 import { bindingProblem, effectiveDestination, peerOf } from './peer.js';
 import type { UndiciBinding } from './undici-dispatch.js';
 
 const requestBindings = new WeakMap<object, UndiciBinding>();
 
+const SEND_HEADERS = 'undici:client:sendHeaders';
+/**
+ * Subscribed on the first governed request only: while nobody subscribes, undici does not even
+ * build the message, so a process that never enters a scope pays nothing for the binding.
+ */
+let subscribed = false;
+
 /** Remembers which governed call an undici Request belongs to. */
 export function bindRequest(request: object, binding: UndiciBinding): void {
+  if (!subscribed) {
+    subscribed = true;
+    dc.subscribe(SEND_HEADERS, onSendHeaders);
+  }
   requestBindings.set(request, binding);
+}
+
+export function unsubscribeSendHeaders(): void {
+  if (!subscribed) return;
+  subscribed = false;
+  dc.unsubscribe(SEND_HEADERS, onSendHeaders);
 }
 
 export function onSendHeaders(message: unknown): void {

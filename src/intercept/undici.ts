@@ -25,7 +25,7 @@
  */
 import dc from 'node:diagnostics_channel';
 import { internalError } from './core.js';
-import { onSendHeaders } from './undici-binding.js';
+import { unsubscribeSendHeaders } from './undici-binding.js';
 import { discover, onModuleRequired, restoreCopies } from './undici-copies.js';
 import { onRequestCreate } from './undici-fallback.js';
 
@@ -43,7 +43,6 @@ export function installUndici(): () => void {
   discover();
   dc.subscribe('tracing:module.require:end', onModuleRequired);
   dc.subscribe('undici:request:create', onRequestCreate);
-  dc.subscribe('undici:client:sendHeaders', onSendHeaders);
   return uninstallUndici;
 }
 
@@ -52,6 +51,6 @@ function uninstallUndici(): void {
   installed = false;
   dc.unsubscribe('tracing:module.require:end', onModuleRequired);
   dc.unsubscribe('undici:request:create', onRequestCreate);
-  dc.unsubscribe('undici:client:sendHeaders', onSendHeaders);
+  unsubscribeSendHeaders();
   restoreCopies();
 }
