@@ -30,6 +30,9 @@ import {
 import { inScope, MemoryRecorder, ORG, resolveScope, SetGate } from './kit.js';
 
 const JSON_TEXT = JSON.stringify(JSON_BODY);
+/** Node's own addRequest, captured before interception is installed (a module loaded before the preload). */
+type AddRequest = (this: http.Agent, req: http.ClientRequest, options: object) => void;
+const capturedAddRequest = (http.Agent.prototype as unknown as { addRequest: AddRequest }).addRequest;
 
 let trusted: CountingServer;
 let trusted2: CountingServer;
@@ -153,6 +156,19 @@ describe('node:http shapes whose socket goes to an untrusted server: refused bef
         headers: { host: `127.0.0.1:${trusted.port}` },
         createConnection: () => net.connect(untrusted.port, '127.0.0.1'),
       }),
+    'an agent with its own addRequest (agent-base 6 style) to the untrusted URL': () => {
+      class OwnAddRequest extends http.Agent {
+        addRequest(req: http.ClientRequest): void {
+          req.onSocket(net.connect(untrusted.port, '127.0.0.1'));
+        }
+      }
+      return http.request(`${untrusted.url}/json`, { agent: new OwnAddRequest() });
+    },
+    'an addRequest captured before the preload, to the untrusted URL': () => {
+      const agent = new http.Agent();
+      (agent as unknown as { addRequest: AddRequest }).addRequest = capturedAddRequest;
+      return http.request(`${untrusted.url}/json`, { agent });
+    },
     'socks-proxy-agent to an undeclared SOCKS server': () =>
       http.request(url(), { agent: new SocksProxyAgent(`socks5://127.0.0.1:${untrusted.port}`) }),
   };
