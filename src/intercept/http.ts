@@ -33,6 +33,7 @@ import {
   type Verdict,
 } from './core.js';
 import { rawHeadersToMap, requestHeadersToMap } from './headers.js';
+import { governConnectRequest } from './http-connect.js';
 import { bindingProblem, effectiveDestination, peerOf } from './peer.js';
 
 type AddRequest = (
@@ -96,6 +97,7 @@ export function installHttp(): () => void {
   ): unknown {
     governedRequests.add(req);
     const refuse = (error: unknown) => originalOnSocket.call(req, null, error);
+    if (req.method === 'CONNECT') return governConnectRequest(req, options as Rec, scope, refuse, send);
     let url: string;
     try {
       url = agentUrl(agent, req, options as Rec);

@@ -9,6 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import axios from 'axios';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -185,6 +186,43 @@ describe('plain HTTP through a proxy', () => {
 
 describe('CONNECT tunnels: TLS to the target through the proxy', () => {
   const tunnels: Record<string, (url: string, proxy: string, ca: string) => Promise<string>> = {
+    // What the `tunnel` package does: a node:http CONNECT, then TLS over the tunnel socket.
+    'node:http CONNECT + TLS over the tunnel': (url, proxy, ca) =>
+      new Promise<string>((resolve, reject) => {
+        const target = new URL(url);
+        const p = new URL(proxy);
+        const connect = http.request({
+          host: p.hostname,
+          port: Number(p.port),
+          method: 'CONNECT',
+          path: `${target.hostname}:${target.port}`,
+          agent: false,
+        });
+        connect.on('connect', (res, socket) => {
+          if (res.statusCode !== 200) {
+            socket.destroy();
+            reject(new Error(`proxy answered ${res.statusCode}`));
+            return;
+          }
+          const req = https.request(
+            url,
+            { ca, createConnection: () => tls.connect({ socket, ca, host: target.hostname }) },
+            (r) => {
+              let body = '';
+              r.setEncoding('utf8');
+              r.on('data', (d: string) => {
+                body += d;
+              });
+              r.on('end', () => resolve(body));
+              r.on('error', reject);
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+        connect.on('error', reject);
+        connect.end();
+      }),
     'undici 8 ProxyAgent': async (url, proxy, ca) => {
       const dispatcher = new undici.ProxyAgent({ uri: proxy, requestTls: { ca } });
       try {
@@ -249,6 +287,23 @@ describe('CONNECT tunnels: TLS to the target through the proxy', () => {
     expect(String(outcome)).toContain('without naming its target');
     await trustedTls.settle();
     expect(trustedTls.requests).toBe(before);
+  });
+
+  it('node:http CONNECT to an untrusted target is refused before the proxy is asked', async () => {
+    const before = declared.connections;
+    const outcome = await inScope(() =>
+      settled(
+        () =>
+          tunnels['node:http CONNECT + TLS over the tunnel']?.(
+            `${untrusted.url.replace('http:', 'https:')}/json`,
+            declared.url,
+            trustedTls.ca as string,
+          ) as Promise<string>,
+      ),
+    );
+    expect(isBlocked(outcome), String(outcome)).toBe(true);
+    expect(declared.connections).toBe(before);
+    await untouched();
   });
 
   it('undici 8 ProxyAgent: a CONNECT to an untrusted target is refused before the proxy is asked', async () => {
