@@ -95,8 +95,11 @@ function verifiedTlsHost(socket: unknown): string | null | 'pending' {
   if (s.authorized !== true) return null;
   const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'connect-options');
   const options = (key === undefined ? undefined : s[key as unknown as string]) as Rec | undefined;
-  const name = options?.servername ?? options?.host;
-  return typeof name === 'string' && name !== '' ? name : null;
+  // Node checks the certificate against `servername` when one is set, else against `host`
+  // (an IP literal gets no servername: Node's own proxy tunnel passes an empty one).
+  for (const name of [options?.servername, options?.host])
+    if (typeof name === 'string' && name !== '') return name;
+  return null;
 }
 
 function bracket(host: string): string {
