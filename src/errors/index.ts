@@ -39,6 +39,8 @@ export type StoreErrorReason =
   | 'missing-database'
   | 'missing-migration'
   | 'locked'
+  /** The embedded store's data directory cannot be created or used (ENOTDIR, EACCES, EROFS…). */
+  | 'data-dir'
   | 'append-only'
   | 'query'
   | 'closed'

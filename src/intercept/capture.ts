@@ -5,6 +5,7 @@
  * stored. Every recorder call is guarded (see core.ts for the rules).
  */
 import { diag } from '../diag/index.js';
+import { ProvablyBlockedError } from '../errors/index.js';
 import type { CallPeer, CallRecording, CallScope, HeaderMap } from '../record/types.js';
 import type { ActiveScope } from '../scope/types.js';
 import { activeRecorder, counters, internalError } from './core.js';
@@ -40,6 +41,8 @@ export class Capture {
   /** Body kept for the caller when a body hook applies (the caller sees it only at the end). */
   readonly buffered: Buffer[] | undefined;
   readonly #interceptIndex: number | null;
+  /** The transport's own way to abort this request (undici: onConnect's abort, a controller). */
+  #abort: ((err: Error) => void) | undefined;
 
   constructor(rec: CallRecording | undefined, interceptIndex: number | null) {
     this.#rec = rec;
@@ -51,14 +54,32 @@ export class Capture {
     return this.#state === OPEN;
   }
 
-  /** The connection carrying the call (who answered); called before `response`. */
-  peer(peer: () => CallPeer | undefined): void {
+  /** Remembers how the transport aborts this request (see refuse). */
+  onAbort(abort: (err: Error) => void): void {
+    this.#abort = abort;
+  }
+
+  /**
+   * Refuses the call before any byte of it is written (its connection goes elsewhere): nothing
+   * answered, so nothing is recorded; the caller gets `err` through the transport's abort.
+   * Returns false when the transport gave no abort (the caller must fail the socket instead).
+   */
+  refuse(err: Error): boolean {
+    this.#state = DONE;
+    const abort = this.#abort;
+    if (abort === undefined) return false;
+    abort(err);
+    return true;
+  }
+
+  /** Who answered: the connection bound to the call (before response()); lazy, guarded. */
+  peer(get: () => CallPeer | undefined): void {
     if (this.#rec === undefined || this.#state !== OPEN) return;
     try {
-      const p = peer();
-      if (p !== undefined) this.#rec.peer(p);
+      const peer = get();
+      if (peer !== undefined) this.#rec.peer(peer);
     } catch (err) {
-      internalError('recording the peer of a call failed', err);
+      internalError('recorder peer() threw', err);
     }
   }
 
@@ -90,6 +111,8 @@ export class Capture {
   fail(err: unknown): void {
     if (this.#state !== OPEN) return;
     this.#state = DONE;
+    // Refused by provably before anything answered (the connection guard): nothing to record.
+    if (!this.#responded && err instanceof ProvablyBlockedError) return;
     const rec = this.#rec;
     if (rec === undefined) return;
     try {

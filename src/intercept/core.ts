@@ -35,6 +35,8 @@ export const counters: InterceptStats = {
   gateErrors: 0,
   recorded: 0,
   fallback: 0,
+  connectionsBlocked: 0,
+  peerMismatches: 0,
   internalErrors: 0,
 };
 
@@ -60,6 +62,12 @@ export function configure(options: InterceptOptions | undefined): void {
   gate = options.gate;
   recorder = options.recorder;
   orgIdOf = options.orgId;
+}
+
+/** The gate and the org it is asked for (throws while interception is not installed). */
+export function activeGate(): { gate: TrustGate; orgId: string } {
+  if (gate === undefined || orgIdOf === undefined) throw new Error('interception is not installed');
+  return { gate, orgId: orgIdOf() };
 }
 
 /** The recorder governed calls are handed to; undefined while interception is not installed. */

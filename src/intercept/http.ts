@@ -20,6 +20,7 @@
  */
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { ProvablyBlockedError } from '../errors/index.js';
 import type { ActiveScope } from '../scope/types.js';
 import { type Capture, startCapture } from './capture.js';
 import {
@@ -32,6 +33,8 @@ import {
   type Verdict,
 } from './core.js';
 import { rawHeadersToMap, requestHeadersToMap } from './headers.js';
+import { governConnectRequest } from './http-connect.js';
+import { bindingProblem, effectiveDestination, peerOf } from './peer.js';
 
 type AddRequest = (
   this: http.Agent,
@@ -45,6 +48,10 @@ type Rec = Record<string, unknown>;
 
 /** Requests already governed (or deliberately refused) by this adapter. */
 const governedRequests = new WeakSet<object>();
+/** Allowed scoped requests → the URL they were checked (and will be recorded) as. */
+const bindings = new WeakMap<object, { url: string; scope: ActiveScope }>();
+/** Requests refused at binding: nothing answered them, so nothing is recorded. */
+const refusedAtBinding = new WeakSet<object>();
 
 export function installHttp(): () => void {
   const agentProto = http.Agent.prototype as unknown as { addRequest: AddRequest };
@@ -68,6 +75,8 @@ export function installHttp(): () => void {
 
   const onSocket: OnSocket = function onSocket(socket, err) {
     if (err !== undefined && err !== null) return originalOnSocket.call(this, socket, err);
+    const binding = bindings.get(this);
+    if (binding !== undefined) return bind(this, socket, binding.url, binding.scope, originalOnSocket);
     if (
       (this as unknown as { agent?: { addRequest?: unknown } }).agent?.addRequest === addRequest ||
       governedRequests.has(this)
@@ -88,6 +97,7 @@ export function installHttp(): () => void {
   ): unknown {
     governedRequests.add(req);
     const refuse = (error: unknown) => originalOnSocket.call(req, null, error);
+    if (req.method === 'CONNECT') return governConnectRequest(req, options as Rec, scope, refuse, send);
     let url: string;
     try {
       url = agentUrl(agent, req, options as Rec);
@@ -98,6 +108,7 @@ export function installHttp(): () => void {
     const startedAt = new Date();
     const go = (verdict: Verdict): unknown => {
       if (!verdict.ok) return refuse(verdict.error);
+      bindings.set(req, { url, scope });
       instrument(req, scope, verdict.orgId, url, startedAt);
       return send();
     };
@@ -134,7 +145,7 @@ export function installHttp(): () => void {
     if (!isPromiseLike<Verdict>(verdict)) {
       if (!verdict.ok) return original.call(req, socket, verdict.error);
       instrument(req, scope, verdict.orgId, url, startedAt);
-      return original.call(req, socket, undefined);
+      return bind(req, socket, url, scope, original);
     }
     // Keep the (connecting) socket's errors from going unhandled while we wait.
     let socketError: unknown;
@@ -147,7 +158,8 @@ export function installHttp(): () => void {
         socket?.removeListener('error', onError);
         if (!v.ok) return original.call(req, socket, v.error);
         instrument(req, scope, v.orgId, url, startedAt);
-        return original.call(req, socket, socketError);
+        if (socketError !== undefined) return original.call(req, socket, socketError);
+        return bind(req, socket, url, scope, original);
       })
       .then(undefined, (err: unknown) => internalError('a deferred http request failed', err));
     return undefined;
@@ -160,6 +172,60 @@ export function installHttp(): () => void {
     if (agentProto.addRequest === addRequest) Object.defineProperty(agentProto, 'addRequest', addDescriptor);
     if (requestProto.onSocket === onSocket) Object.defineProperty(requestProto, 'onSocket', socketDescriptor);
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binding to the socket
+
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * Hands `socket` to a governed request only if it goes where the request's URL says (peer.ts):
+ * else the request fails with ProvablyBlockedError before a byte of it is written, and the socket
+ * is destroyed. A socket still connecting whose destination is not known yet (made outside the
+ * scope for this request) is checked once it has connected.
+ */
+function bind(
+  req: ClientRequest,
+  socket: Socket | null,
+  url: string,
+  scope: ActiveScope,
+  original: OnSocket,
+): unknown {
+  if (socket === null) return original.call(req, socket, undefined);
+  let problem: ReturnType<typeof bindingProblem>;
+  try {
+    problem = bindingProblem(url, socket, ABSOLUTE_FORM.test(req.path));
+  } catch (err) {
+    internalError('checking the connection of an http request failed; it was refused', err);
+    problem = 'provably could not check its connection';
+  }
+  if (problem === undefined) return original.call(req, socket, undefined);
+  if (typeof problem === 'object') {
+    // Not decidable yet (still connecting, TLS handshake in a tunnel): the request waits.
+    const event = problem.wait;
+    const cleanup = () => {
+      socket.removeListener(event, onReady);
+      socket.removeListener('error', onError);
+      socket.removeListener('close', onClose);
+    };
+    const onReady = () => {
+      cleanup();
+      bind(req, socket, url, scope, original);
+    };
+    const onError = (err: unknown) => {
+      cleanup();
+      original.call(req, socket, err);
+    };
+    const onClose = () => onError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    socket.once(event, onReady);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+    return undefined;
+  }
+  counters.peerMismatches++;
+  refusedAtBinding.add(req);
+  return original.call(req, socket, blockedError(url, scope, problem));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,20 +295,27 @@ function instrument(
       ...args: unknown[]
     ): boolean {
       try {
-        if (event === 'response') {
+        if (refusedAtBinding.has(req)) {
+          // Refused before it was written: nothing answered, nothing to record.
+        } else if (event === 'response') {
           responded = true;
-          observeResponse(args[0] as IncomingMessage, ensure());
+          const c = ensure();
+          c.peer(() => peerOf(req.socket, effectiveDestination(req.socket)));
+          observeResponse(args[0] as IncomingMessage, c);
         } else if (event === 'upgrade' || event === 'connect') {
           responded = true;
           const res = args[0] as IncomingMessage;
           const c = ensure();
+          c.peer(() => peerOf(req.socket, effectiveDestination(req.socket)));
           c.response(res.statusCode ?? 0, () => rawHeadersToMap(res.rawHeaders));
           c.finishDetached();
         } else if (event === 'error' && !responded) {
           requestError ??= args[0];
         } else if (event === 'close' && !responded) {
           responded = true;
-          ensure().fail(requestError ?? abortedError('request'));
+          // Refused by provably (the connection guard): nothing answered, nothing to record.
+          if (!(requestError instanceof ProvablyBlockedError))
+            ensure().fail(requestError ?? abortedError('request'));
         }
       } catch (err) {
         internalError('observing an http request failed', err);

@@ -12,7 +12,9 @@
  */
 import { ProvablyConfigError } from '../errors/index.js';
 import { setBodyHook } from './capture.js';
+import { installConnectGuard } from './connect-guard.js';
 import { configure, counters } from './core.js';
+import { configureEgress } from './destinations.js';
 import { installDgram } from './dgram.js';
 import { installDns } from './dns.js';
 import { installHttp } from './http.js';
@@ -20,7 +22,15 @@ import { installHttp2 } from './http2.js';
 import type { InterceptBodyHook, InterceptionHandle, InterceptOptions, InterceptStats } from './types.js';
 import { installUndici } from './undici.js';
 
+export {
+  allowedDestination,
+  allowedUnixSocket,
+  type DestinationVerdict,
+  destinationOf,
+  type SocketDestination,
+} from './destinations.js';
 export type {
+  EgressOptions,
   InterceptBodyHook,
   InterceptionHandle,
   InterceptOptions,
@@ -41,6 +51,7 @@ function stats(): InterceptStats {
  */
 export function installInterception(options: InterceptOptions): InterceptionHandle {
   check(options);
+  configureEgress(options.egress); // throws ProvablyConfigError before anything is installed
   configure(options);
   if (active !== undefined) return active.handle;
   const undo: Array<() => void> = [];
@@ -50,10 +61,12 @@ export function installInterception(options: InterceptOptions): InterceptionHand
       for (const step of active.undo.reverse()) step();
       active = undefined;
       configure(undefined);
+      configureEgress(undefined);
     },
     stats,
   };
   active = { handle, undo };
+  if (options.transports?.net !== false) undo.push(installConnectGuard());
   if (options.transports?.undici !== false) undo.push(installUndici());
   if (options.transports?.http !== false) undo.push(installHttp());
   if (options.transports?.http2 !== false) undo.push(installHttp2());

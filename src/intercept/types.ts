@@ -9,6 +9,20 @@ import type { ActiveScope } from '../scope/types.js';
 export interface TrustGate {
   /** The registered entry that trusts `url` for `orgId`, or null when untrusted. */
   check(url: string, orgId: string): string | null | Promise<string | null>;
+  /**
+   * Whether scoped code may open a socket to `host:port` (the host:port of a trusted endpoint of
+   * `orgId`). Synchronous once loaded. Optional: without it the connection guard asks `check`
+   * about `http://host:port/` and `https://host:port/` (enough for origin-level gates).
+   */
+  allowsDestination?(host: string, port: number, orgId: string): boolean | Promise<boolean>;
+}
+
+/** Where scoped code may connect besides the trusted endpoints (see src/config/egress.ts). */
+export interface EgressOptions {
+  /** Declared egress proxies, as origins (`http://127.0.0.1:3128`). */
+  proxies?: readonly string[];
+  /** Unix socket paths scoped code may connect to (absolute). */
+  unixSockets?: readonly string[];
 }
 
 /** What `installInterception` needs: who decides, who records, and how to find the scope. */
@@ -23,8 +37,17 @@ export interface InterceptOptions {
   resolveScope: () => ActiveScope | undefined;
   /** The org whose trusted endpoints govern scoped calls (read per governed call). */
   orgId: () => string;
-  /** Which transports to govern; all default to true. */
-  transports?: { undici?: boolean; http?: boolean; http2?: boolean; udp?: boolean; dns?: boolean };
+  /** Which transports to govern; all default to true (`net`: the connection guard). */
+  transports?: {
+    undici?: boolean;
+    http?: boolean;
+    http2?: boolean;
+    udp?: boolean;
+    dns?: boolean;
+    net?: boolean;
+  };
+  /** Declared proxies and allowed unix sockets (validated: ProvablyConfigError). */
+  egress?: EgressOptions;
 }
 
 /** Counters since install (monotonic for the process; `installInterception` never resets them). */
@@ -37,6 +60,10 @@ export interface InterceptStats {
   recorded: number;
   /** Scoped calls governed by a fallback path (request:create channel, agentless http). */
   fallback: number;
+  /** Scoped connections refused by the connection guard (destination not allowed, custom lookup…). */
+  connectionsBlocked: number;
+  /** Scoped requests refused because the socket carrying them did not go to the URL's origin. */
+  peerMismatches: number;
   /** Failures inside provably itself that were caught and logged instead of reaching the host. */
   internalErrors: number;
 }

@@ -5,8 +5,16 @@
  */
 import { stringify as stringifyQuery } from 'node:querystring';
 import type { ActiveScope } from '../scope/types.js';
-import { startCapture } from './capture.js';
+import { Capture, startCapture } from './capture.js';
 import { blockedError, decide, internalError, isPromiseLike, resolveScope, type Verdict } from './core.js';
+import {
+  allowedDestination,
+  canonicalHost,
+  type DestinationVerdict,
+  noteTunnel,
+  portNumber,
+  proxyAt,
+} from './destinations.js';
 import { requestHeadersToMap } from './headers.js';
 import { wrapHandler } from './undici-handler.js';
 
@@ -21,14 +29,37 @@ export interface CopyDispatch {
   kUrl: symbol | undefined;
 }
 
-/** Dispatch options we created for a governed call; inner layers seeing them pass straight on. */
-const governedOpts = new WeakSet<object>();
+/** A governed call on its way to a socket: what it was checked and recorded as. */
+export interface UndiciBinding {
+  readonly url: string;
+  readonly scope: ActiveScope;
+  readonly capture: Capture;
+  /** The request line carries the whole URL (plain-HTTP forward proxy). */
+  readonly absoluteForm: boolean;
+}
+
 /**
- * Handlers of governed calls → their scope. Redirect/retry interceptors re-dispatch the same
- * handler from socket callbacks, where the async context is whoever opened the socket: the hop
- * is governed with the scope of the call it belongs to.
+ * Dispatch options we created for a governed call → its binding; inner layers seeing them pass
+ * straight on (and tell the request:create subscriber which call the new Request belongs to).
  */
-const handlerScopes = new WeakMap<object, ActiveScope>();
+const governedOpts = new WeakMap<object, UndiciBinding | undefined>();
+/** The binding of the governed call whose Request undici may be creating right now. */
+let currentBinding: UndiciBinding | undefined;
+
+/** The governed call a Request created right now belongs to (see undici-binding.ts). */
+export function creatingBinding(): UndiciBinding | undefined {
+  return currentBinding;
+}
+
+const UNSCOPED = Symbol('unscoped');
+/**
+ * Handlers → the first decision made for them: their scope, or UNSCOPED. Redirect/retry
+ * interceptors re-dispatch the same handler from socket callbacks, where the async context is
+ * whoever opened the socket: the hop keeps the decision of the call it belongs to, so an
+ * unscoped call retried on a connection a scoped call opened is neither recorded under that
+ * scope nor blocked by it (and a scoped call's retry is governed by its own scope).
+ */
+const handlerScopes = new WeakMap<object, ActiveScope | typeof UNSCOPED>();
 
 /**
  * >0 while a patched dispatch runs. undici creates a Request synchronously inside Client.dispatch
@@ -48,6 +79,7 @@ let unscopedOpts: unknown;
  */
 let routedOpts: unknown;
 let routedScope: ActiveScope | undefined;
+let routedRecord = true;
 
 /** True while a patched dispatch runs: a request undici creates now was decided by it. */
 export function insidePatchedDispatch(): boolean {
@@ -62,12 +94,30 @@ export function makeDispatch(copy: CopyDispatch): DispatchFn {
     patchedDepth++;
     try {
       // An inner layer (Pool → Client) of a call governed above, or a queued one drained later.
-      if (governedOpts.has(opts as object)) return original.call(this, opts, handler);
-      const scope =
-        handlerScopes.get(handler as object) ??
-        (opts === routedOpts ? routedScope : undefined) ??
-        resolveScope();
+      if (governedOpts.has(opts as object)) {
+        const previous = currentBinding;
+        currentBinding = governedOpts.get(opts as object);
+        try {
+          return original.call(this, opts, handler);
+        } finally {
+          currentBinding = previous;
+        }
+      }
+      const bound = handlerScopes.get(handler as object);
+      if (bound === UNSCOPED) {
+        // A handler first dispatched outside any scope, seen again inside one: a retry running
+        // in the context of a connection a scoped call opened — or code in a scope reusing that
+        // handler. Either way it is not recorded under this scope (not a mis-tag), but it is
+        // still checked against it (no way around the gate by reusing a handler).
+        const live = resolveScope();
+        if (live !== undefined) return governDispatch(copy, this, opts, handler, live, false);
+      }
+      const routed = bound === undefined && opts === routedOpts ? routedScope : undefined;
+      const scope = bound === UNSCOPED ? undefined : (bound ?? routed ?? resolveScope());
       if (scope === undefined) {
+        if (bound === undefined && handler !== null && typeof handler === 'object') {
+          handlerScopes.set(handler, UNSCOPED);
+        }
         const previous = unscopedOpts;
         unscopedOpts = opts;
         try {
@@ -76,7 +126,8 @@ export function makeDispatch(copy: CopyDispatch): DispatchFn {
           unscopedOpts = previous;
         }
       }
-      return governDispatch(copy, this, opts, handler, scope);
+      // A layer below a routing layer records only what the routing layer would have.
+      return governDispatch(copy, this, opts, handler, scope, routed === undefined || routedRecord);
     } finally {
       patchedDepth--;
     }
@@ -89,6 +140,7 @@ function governDispatch(
   opts: unknown,
   handler: unknown,
   scope: ActiveScope,
+  record: boolean,
 ): unknown {
   const original = copy.original;
   if (opts === null || typeof opts !== 'object' || handler === null || typeof handler !== 'object') {
@@ -99,7 +151,9 @@ function governDispatch(
     const origin = originOf(copy, dispatcher);
     // No origin of its own (Agent, proxy agents, BalancedPool): this layer only routes; the
     // Pool/Client below it knows where the request really goes and governs it there.
-    if (origin === undefined) return route(original, dispatcher, opts, handler, scope);
+    if (origin === undefined) return route(original, dispatcher, opts, handler, scope, record);
+    if ((opts as Rec).method === 'CONNECT')
+      return connectTunnel(copy, dispatcher, origin, opts as Rec, handler as Rec, scope);
     url = buildUrl(origin, opts as Rec);
   } catch (err) {
     internalError('working out the URL of an undici request failed; it was refused', err);
@@ -113,11 +167,11 @@ function governDispatch(
     // The trusted set is still loading: the request waits for the answer (nothing is queued).
     const snapshot = { ...(opts as Rec) };
     verdict
-      .then((v) => proceed(copy, dispatcher, snapshot, handler as Rec, scope, url, v, true))
+      .then((v) => proceed(copy, dispatcher, snapshot, handler as Rec, scope, url, v, true, record))
       .then(undefined, (err: unknown) => internalError('a deferred undici dispatch failed', err));
     return true;
   }
-  return proceed(copy, dispatcher, opts as Rec, handler as Rec, scope, url, verdict, false);
+  return proceed(copy, dispatcher, opts as Rec, handler as Rec, scope, url, verdict, false, record);
 }
 
 function proceed(
@@ -129,28 +183,29 @@ function proceed(
   url: string,
   verdict: Verdict,
   deferred: boolean,
+  record: boolean,
 ): unknown {
   if (!verdict.ok) return refuse(handler, verdict.error);
   let governed: Rec = opts;
   let wrapped: object = handler;
+  let binding: UndiciBinding | undefined;
   try {
     const method = typeof opts.method === 'string' ? opts.method : 'GET';
-    const capture = startCapture(
-      scope,
-      verdict.orgId,
-      method,
-      url,
-      requestHeadersToMap(opts.headers),
-      new Date(),
-    );
+    const capture = record
+      ? startCapture(scope, verdict.orgId, method, url, requestHeadersToMap(opts.headers), new Date())
+      : new Capture(undefined, null); // checked and bound to its socket, not recorded
+
+    binding = { url, scope, capture, absoluteForm: ABSOLUTE_FORM.test(String(opts.path)) };
     governed = { ...opts };
-    governedOpts.add(governed);
-    handlerScopes.set(handler, scope);
+    governedOpts.set(governed, binding);
+    if (record) handlerScopes.set(handler, scope);
     wrapped = wrapHandler(handler, capture);
   } catch (err) {
     internalError('preparing capture of an undici request failed; it went out uncaptured', err);
   }
   patchedDepth++;
+  const previous = currentBinding;
+  currentBinding = binding;
   try {
     return copy.original.call(dispatcher, governed, wrapped);
   } catch (err) {
@@ -159,8 +214,99 @@ function proceed(
     if (deferred) return refuse(handler, err);
     throw err;
   } finally {
+    currentBinding = previous;
     patchedDepth--;
   }
+}
+
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * A CONNECT through a dispatcher (undici's ProxyAgent opening a tunnel): allowed only to a
+ * declared egress proxy (the connection guard refuses any other proxy anyway) and only to a
+ * target the org's trusted endpoints allow. The tunnel's socket then counts as going to that
+ * target through the proxy (peer.ts compares the requests sent inside it with the target).
+ */
+function connectTunnel(
+  copy: CopyDispatch,
+  dispatcher: object,
+  origin: string,
+  opts: Rec,
+  handler: Rec,
+  scope: ActiveScope,
+): unknown {
+  const target = typeof opts.path === 'string' ? opts.path : '';
+  const shown = `${origin} CONNECT ${target}`;
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(target);
+  let proxy: string | null = null;
+  try {
+    const o = new URL(origin);
+    const h = canonicalHost(o.hostname);
+    const p = o.port === '' ? (o.protocol === 'https:' ? 443 : 80) : Number(o.port);
+    proxy = h === null ? null : proxyAt(h, p);
+  } catch {
+    proxy = null;
+  }
+  if (m === null || proxy === null) {
+    return refuse(
+      handler,
+      blockedError(shown, scope, proxy === null ? 'not a declared egress proxy' : 'not a host:port target'),
+    );
+  }
+  const host = canonicalHost(m[1]);
+  const port = portNumber(m[2]);
+  const tunnelProxy = proxy;
+  const go = (v: DestinationVerdict): unknown => {
+    if (!v.ok) return refuse(handler, v.error);
+    handlerScopes.set(handler, scope);
+    const governed = { ...opts };
+    governedOpts.set(governed, undefined);
+    const watched = watchTunnel(handler, (socket) => {
+      if (host !== null && port !== null) noteTunnel(socket, host, port, tunnelProxy);
+    });
+    patchedDepth++;
+    try {
+      return copy.original.call(dispatcher, governed, watched);
+    } finally {
+      patchedDepth--;
+    }
+  };
+  const verdict = allowedDestination(scope, String(m[1]), String(m[2]));
+  if (isPromiseLike<DestinationVerdict>(verdict)) {
+    verdict.then(go).then(undefined, (err: unknown) => internalError('a deferred CONNECT failed', err));
+    return true;
+  }
+  return go(verdict);
+}
+
+/** A handler that tells `onSocket` about the tunnel socket a CONNECT yields, and forwards all. */
+function watchTunnel(handler: Rec, onSocket: (socket: object) => void): object {
+  const note = (socket: unknown) => {
+    try {
+      if (socket !== null && typeof socket === 'object') onSocket(socket);
+    } catch (err) {
+      internalError('noting a CONNECT tunnel failed', err);
+    }
+  };
+  return new Proxy(handler, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      if (key === 'onUpgrade') {
+        return (status: unknown, headers: unknown, socket: unknown) => {
+          note(socket);
+          return value.call(target, status, headers, socket);
+        };
+      }
+      if (key === 'onRequestUpgrade') {
+        return (controller: unknown, status: unknown, headers: unknown, socket: unknown) => {
+          note(socket);
+          return value.call(target, controller, status, headers, socket);
+        };
+      }
+      return value.bind(target);
+    },
+  });
 }
 
 function route(
@@ -169,17 +315,21 @@ function route(
   opts: object,
   handler: object,
   scope: ActiveScope,
+  record: boolean,
 ): unknown {
-  handlerScopes.set(handler, scope); // a later re-dispatch of this handler keeps the scope
+  if (record) handlerScopes.set(handler, scope); // a later re-dispatch of this handler keeps the scope
   const previousOpts = routedOpts;
   const previousScope = routedScope;
+  const previousRecord = routedRecord;
   routedOpts = opts;
   routedScope = scope;
+  routedRecord = record;
   try {
     return original.call(dispatcher, opts, handler);
   } finally {
     routedOpts = previousOpts;
     routedScope = previousScope;
+    routedRecord = previousRecord;
   }
 }
 

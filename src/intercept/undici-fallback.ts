@@ -15,8 +15,9 @@ import {
   type Verdict,
 } from './core.js';
 import { rawHeadersToMap } from './headers.js';
+import { bindRequest } from './undici-binding.js';
 import { rediscover } from './undici-copies.js';
-import { insidePatchedDispatch } from './undici-dispatch.js';
+import { creatingBinding, insidePatchedDispatch } from './undici-dispatch.js';
 import { wrapHandler } from './undici-handler.js';
 
 type Rec = Record<PropertyKey, unknown>;
@@ -29,7 +30,12 @@ export function onRequestCreate(message: unknown): void {
   try {
     const request = (message as { request?: unknown } | null)?.request;
     if (request === null || typeof request !== 'object') return;
-    if (insidePatchedDispatch()) return; // decided by our dispatch
+    if (insidePatchedDispatch()) {
+      // Decided by our dispatch; a governed call's Request is bound for the sendHeaders check.
+      const binding = creatingBinding();
+      if (binding !== undefined) bindRequest(request, binding);
+      return;
+    }
     const ctor = (request as { constructor?: unknown }).constructor as object;
     const scope = resolveScope();
     if (scope === undefined) return;
@@ -80,6 +86,12 @@ function governCreated(request: Rec, ctor: object, scope: ActiveScope): void {
     new Date(),
   );
   request[kHandler] = wrapHandler(handler as Rec, capture);
+  bindRequest(request, {
+    url,
+    scope,
+    capture,
+    absoluteForm: /^[a-z][a-z0-9+.-]*:\/\//i.test(String(request.path)),
+  });
 }
 
 /** Errors a request that is already queued in a Client: it is skipped, no HTTP bytes are written. */

@@ -63,6 +63,7 @@ interface Legacy extends Shared {
 
 class LegacyHandler extends Decorated<Legacy> {
   onConnect(abort: unknown, context?: unknown): unknown {
+    if (typeof abort === 'function') this.capture.onAbort((err) => (abort as (e: Error) => void)(err));
     return this.inner.onConnect?.(abort, context);
   }
   onUpgrade(statusCode: number, rawHeaders: unknown, socket: unknown): unknown {
@@ -110,6 +111,8 @@ interface Modern extends Shared {
 
 class ModernHandler extends Decorated<Modern> {
   onRequestStart(controller: unknown, context: unknown): unknown {
+    const abort = (controller as { abort?: unknown } | null)?.abort;
+    if (typeof abort === 'function') this.capture.onAbort((err) => abort.call(controller, err));
     return this.inner.onRequestStart?.(controller, context);
   }
   onRequestUpgrade(controller: unknown, statusCode: number, headers: unknown, socket: unknown): unknown {

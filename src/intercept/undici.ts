@@ -25,6 +25,7 @@
  */
 import dc from 'node:diagnostics_channel';
 import { internalError } from './core.js';
+import { unsubscribeSendHeaders } from './undici-binding.js';
 import { discover, onModuleRequired, restoreCopies } from './undici-copies.js';
 import { onRequestCreate } from './undici-fallback.js';
 
@@ -50,5 +51,6 @@ function uninstallUndici(): void {
   installed = false;
   dc.unsubscribe('tracing:module.require:end', onModuleRequired);
   dc.unsubscribe('undici:request:create', onRequestCreate);
+  unsubscribeSendHeaders();
   restoreCopies();
 }

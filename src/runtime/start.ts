@@ -4,6 +4,7 @@
  * preload; nothing here touches the store or loads OpenTelemetry until the first governed call.
  */
 import { readChildExecutables } from '../config/child-executables.js';
+import { readEgressConfig } from '../config/egress.js';
 import { defaultOrgId, type Env, readFlag, readPositiveInt } from '../config/index.js';
 import { readDnsServerAllowlist, readUdpAllowlist } from '../config/network.js';
 import { diag } from '../diag/index.js';
@@ -73,6 +74,7 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   readDnsServerAllowlist(env);
   const { shutdownTimeoutMs } = readCheckpointConfig(env);
   const childExecutables = readChildExecutables(env);
+  const egress = readEgressConfig(env);
   setupScopes(scopeOptions);
   // A worker or child started inside a scope runs inside it from its first line of code.
   const inherited = adoptInheritedScope(env);
@@ -92,6 +94,11 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   const gate: TrustGate = {
     check(url, org) {
       return pipeline ? pipeline.gate.check(url, org) : load().then((p) => p.gate.check(url, org));
+    },
+    allowsDestination(host, port, org) {
+      return pipeline
+        ? pipeline.gate.allowsDestination(host, port, org)
+        : load().then((p) => p.gate.allowsDestination(host, port, org));
     },
   };
 
@@ -142,6 +149,7 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
     // Disabled means "as if no scope were active": one property read on the passthrough path.
     resolveScope: () => (c.enabled ? activeScope() : undefined),
     orgId: () => orgId,
+    egress: { proxies: egress.proxies.map((p) => p.origin), unixSockets: egress.unixSockets },
   });
   installController(c);
   if (!startEnabled) c.enabled = false;

@@ -180,8 +180,13 @@ export class PgliteStore implements SessionStore {
         throw classifyStoreError('open embedded store', err, { target: this.#target });
       }
     }
-    await mkdir(this.dataDir, { recursive: true });
-    const lock = await acquireDataDirLock(this.dataDir);
+    let lock: Awaited<ReturnType<typeof acquireDataDirLock>>;
+    try {
+      await mkdir(this.dataDir, { recursive: true });
+      lock = await acquireDataDirLock(this.dataDir);
+    } catch (err) {
+      throw dataDirError(this.dataDir, err);
+    }
     try {
       const pgdata = join(this.dataDir, 'pglite');
       const db = existsSync(join(pgdata, 'PG_VERSION'))
@@ -233,6 +238,24 @@ export class PgliteStore implements SessionStore {
       }
     };
   }
+}
+
+/**
+ * The data directory cannot be created or locked (a path through a file, no permission, a
+ * read-only file system…): a typed error naming the directory and the setting, never a bare
+ * ENOTDIR. A lock held by another process keeps its own `locked` error.
+ */
+function dataDirError(dataDir: string, err: unknown): ProvablyStoreError {
+  if (err instanceof ProvablyStoreError) return err;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProvablyStoreError(
+    'open embedded store',
+    'data-dir',
+    `the data directory ${dataDir} (PROVABLY_DATA_DIR) cannot be used: ${code ?? message}` +
+      (code === undefined ? '' : ` (${message})`),
+    { cause: err },
+  );
 }
 
 /**

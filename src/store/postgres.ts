@@ -6,11 +6,13 @@
  * values): pg's process-wide parsers (pg.types.setTypeParser) are never touched, because the
  * host application may use pg with its own expectations.
  */
+import { Socket } from 'node:net';
 import type { CustomTypesConfig, QueryResult as PgResult, Pool, PoolClient } from 'pg';
 import { diag } from '../diag/index.js';
 import { ProvablyStoreError } from '../errors/index.js';
 import { classifyStoreError, describePostgresUrl, parseInt8 } from './classify.js';
 import { type Exec, type ExecResult, runTransaction, type Session, type SessionStore } from './migrate.js';
+import { markOwnSocket } from './own-sockets.js';
 import type { Queryable, QueryResult } from './types.js';
 
 export interface PostgresStoreOptions {
@@ -144,6 +146,9 @@ export class PostgresStore implements SessionStore {
       allowExitOnIdle: true,
       application_name: 'provably',
       types: typesFor(pg),
+      // pg's own default (a plain net.Socket), marked as provably's: the connection guard lets
+      // the store reach its database from inside a scope.
+      stream: () => markOwnSocket(new Socket()),
     });
     // An idle client whose connection drops (server restart, network) is reported, not thrown.
     pool.on('error', (err) => diag.warn(`idle PostgreSQL connection to ${this.location} failed`, err));

@@ -8,6 +8,7 @@
  */
 import { diag } from '../diag/index.js';
 import type { Store } from '../store/index.js';
+import { canonicalDestinationHost, destinationKey, destinationsOf } from './destinations.js';
 import { createTrustMatcher, type TrustMatcher } from './matcher.js';
 import { listTrustedEndpoints } from './registry.js';
 
@@ -24,6 +25,12 @@ export interface TrustedSetCacheOptions {
 export interface TrustedSetCache {
   /** The entry that trusts `url` for `orgId`, or null; a promise only until the org's first load. */
   check(url: string, orgId: string): string | null | Promise<string | null>;
+  /**
+   * Whether scoped code may open a socket to `host:port` for `orgId`: the host:port of one of the
+   * org's trusted endpoints (scheme default ports). Synchronous once the org is loaded; a promise
+   * only until its first load (which this starts).
+   */
+  allowsDestination(host: string, port: number, orgId: string): boolean | Promise<boolean>;
   /** Reloads one org (or all loaded orgs) now. */
   refresh(orgId?: string): Promise<void>;
   /** Stops the refresh timer. */
@@ -32,6 +39,7 @@ export interface TrustedSetCache {
 
 interface OrgState {
   matcher: TrustMatcher | undefined;
+  destinations: ReadonlySet<string> | undefined;
   loading: Promise<TrustMatcher> | undefined;
 }
 
@@ -51,6 +59,7 @@ export function createTrustedSetCache(options: TrustedSetCacheOptions): TrustedS
           entries.map((e) => e.normalizedUrl),
         );
         state.matcher = matcher;
+        state.destinations = destinationsOf(entries.map((e) => e.normalizedUrl));
         state.loading = undefined;
         return matcher;
       },
@@ -81,28 +90,33 @@ export function createTrustedSetCache(options: TrustedSetCacheOptions): TrustedS
     timer.unref();
   }
 
+  function stateOf(orgId: string): OrgState {
+    let state = orgs.get(orgId);
+    if (!state) {
+      state = { matcher: undefined, destinations: undefined, loading: undefined };
+      orgs.set(orgId, state);
+      startTimer();
+    }
+    return state;
+  }
+
   return {
     check(url, orgId) {
-      let state = orgs.get(orgId);
-      if (!state) {
-        state = { matcher: undefined, loading: undefined };
-        orgs.set(orgId, state);
-        startTimer();
-      }
+      const state = stateOf(orgId);
       if (state.matcher) return state.matcher.match(url);
       return load(orgId, state).then((m) => m.match(url));
     },
+    allowsDestination(host, port, orgId) {
+      const state = stateOf(orgId);
+      const key = canonicalDestinationHost(host);
+      const allowed = (set: ReadonlySet<string> | undefined) =>
+        key !== null && set?.has(destinationKey(key, port)) === true;
+      if (state.destinations) return allowed(state.destinations);
+      return load(orgId, state).then(() => allowed(state.destinations));
+    },
     async refresh(orgId) {
       const targets = orgId === undefined ? [...orgs.keys()] : [orgId];
-      for (const id of targets) {
-        let state = orgs.get(id);
-        if (!state) {
-          state = { matcher: undefined, loading: undefined };
-          orgs.set(id, state);
-          startTimer();
-        }
-        await load(id, state);
-      }
+      for (const id of targets) await load(id, stateOf(id));
     },
     close() {
       if (timer) clearInterval(timer);

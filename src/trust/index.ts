@@ -9,6 +9,7 @@ export {
   type TrustedSetCache,
   type TrustedSetCacheOptions,
 } from './cache.js';
+export { canonicalDestinationHost, destinationsOf } from './destinations.js';
 export { createTrustMatcher, matchTrustedUrl, type TrustMatcher } from './matcher.js';
 export { normalizeUrlForTrust } from './normalize.js';
 export {

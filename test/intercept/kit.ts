@@ -54,6 +54,18 @@ export class SetGate implements TrustGate {
     return this;
   }
 
+  /** Destinations: the host:port of every trusted origin (what the trust cache derives). */
+  allowsDestination(host: string, port: number, orgId: string): boolean | Promise<boolean> {
+    if (orgId !== ORG || this.failWith !== undefined) return false;
+    for (const o of this.trusted) {
+      const u = new URL(o);
+      const h = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+      const p = u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : Number(u.port);
+      if (h === host && p === port) return true;
+    }
+    return false;
+  }
+
   check(url: string, orgId: string): string | null | Promise<string | null> {
     this.asked.push({ url, orgId });
     const answer = (): string | null => {
