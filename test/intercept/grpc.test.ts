@@ -135,15 +135,21 @@ describe('gRPC through @grpc/grpc-js', () => {
     expect(recorder.started).toHaveLength(0);
   });
 
-  it('RESIDUAL: grpc-js opens its own socket: inside a scope the connection to an untrusted server is made, no stream', async () => {
+  it('RESIDUAL: after a scoped call to an untrusted target was refused at connect, grpc-js keeps that shared connection failing — for unscoped calls too', async () => {
+    // grpc-js shares one subchannel per target and reconnects in the async context of the call
+    // that first connected it; the connection guard refuses those reconnects as well (0
+    // connections wins over availability). The README states this limit.
     const before = untrusted.calls;
-    const scoped = client(untrusted);
-    const out = await inScope(() => hello(scoped, 'mallory'));
-    expect(out.error?.details).toContain('BLOCKED');
+    const scoped = await inScope(() => hello(client(untrusted), 'mallory'));
+    expect(scoped.error).toBeDefined();
+    expect(scoped.value).toBeUndefined();
+    const unscoped = await hello(client(untrusted), 'free');
+    expect(unscoped.value).toBeUndefined();
+    expect(unscoped.error?.code).toBe(14); // UNAVAILABLE
     expect(untrusted.calls).toBe(before);
-    // The connection (shared between clients of one target) is not poisoned for unscoped users.
-    const free = await hello(client(untrusted), 'free');
-    expect(free.value).toEqual({ message: 'hello free' });
+    // A client with its own subchannel pool is not affected.
+    const own = await hello(client(untrusted, { 'grpc.use_local_subchannel_pool': 1 }), 'free');
+    expect(own.value).toEqual({ message: 'hello free' });
     expect(untrusted.calls).toBe(before + 1);
   });
 });
