@@ -175,7 +175,9 @@ const OPS: [string, number, Op][] = [
         stmts: [
           `UPDATE provably_ledger_leaves SET leaf_kind = 'decision' WHERE org_id = ${lit(ORG)} AND leaf_index = ${i}`,
         ],
-        expect: { kind: 'record-mismatch', leafIndex: i },
+        // 'decision' is a kind this version verifies (policy decisions): the leaf now names a
+        // decision row that does not exist.
+        expect: { kind: 'record-missing', leafIndex: i },
       };
     },
   ],
