@@ -14,6 +14,10 @@ export interface ProvablyStatus {
   started: boolean;
   enabled: boolean;
   blocked: number;
+  /** Of `blocked`: connections refused by the connection guard (net/tls sockets, CONNECT). */
+  connectionsBlocked: number;
+  /** Scoped requests refused because their socket did not go to their URL's origin. */
+  peerMismatches: number;
   recorded: number;
   gateErrors: number;
   internalErrors: number;
@@ -78,6 +82,8 @@ function passiveController(): ProvablyController {
         started: false,
         enabled: this.enabled,
         blocked: 0,
+        connectionsBlocked: 0,
+        peerMismatches: 0,
         recorded: 0,
         gateErrors: 0,
         internalErrors: 0,

@@ -117,6 +117,8 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
         started: true,
         enabled: this.enabled,
         blocked: i.blocked,
+        connectionsBlocked: i.connectionsBlocked,
+        peerMismatches: i.peerMismatches,
         recorded: r?.recorded ?? 0,
         gateErrors: i.gateErrors,
         internalErrors: i.internalErrors,

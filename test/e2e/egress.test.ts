@@ -17,7 +17,7 @@ import { describeE2E, useE2EStores } from './stores.js';
 
 interface EgressResult {
   calls: Record<string, Settled>;
-  status: { blocked: number; recorded: number; internalErrors: number };
+  status: { blocked: number; connectionsBlocked: number; recorded: number; internalErrors: number };
 }
 
 const CLIENTS = ['axios', 'undici EnvHttpProxyAgent', 'http.get (NODE_USE_ENV_PROXY)'];
@@ -96,6 +96,9 @@ describeE2E('proxies from the environment with the real preload', (backend) => {
     expect(rows.every((r) => r.status === 200)).toBe(true);
     expect(status.recorded).toBe(4);
     expect(status.internalErrors).toBe(0);
+    // The raw net.connect was refused by the connection guard, and provablyStatus() says so.
+    expect(status.connectionsBlocked).toBeGreaterThanOrEqual(1);
+    expect(status.blocked).toBeGreaterThanOrEqual(status.connectionsBlocked);
   });
 
   it('undeclared proxy: every scoped call through it is refused before connecting to it', async () => {
