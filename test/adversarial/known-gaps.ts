@@ -18,18 +18,8 @@ const LOCKED =
   'RESIDUAL (README, Workers and child processes: the embedded store is one process): refused with ProvablyStoreError reason locked, not ProvablyBlockedError; 0 connections, 0 bytes';
 
 export const KNOWN_GAPS: Record<string, KnownGap | string> = {
-  // Measured on the merged tree (connection guard, http2/UDP/DNS, workers, GenAI wiring), Node 24,
-  // PGlite and PostgreSQL. Node 26-only entries were measured on main cb5a15c and are rechecked there.
-  'env-node-use-env-proxy-fetch': {
-    reason:
-      'went through, got the untrusted body; http target saw 1 connections, 195 bytes; FORGED row under the trusted URL',
-    nodeMajors: [26],
-  },
-  'undici8-proxyagent-global-fetch': {
-    reason:
-      'went through, got the untrusted body; http target saw 1 connections, 195 bytes; FORGED row under the trusted URL',
-    nodeMajors: [26],
-  },
+  // Measured on the merged tree (connection guard, http2/UDP/DNS, workers, GenAI wiring) on Node
+  // 22, 24 and 26, PGlite and PostgreSQL.
   // Refused with 0 connections and 0 bytes, but the client re-wraps the refusal: only the message
   // (`BLOCKED: …`) survives, not the class or code (README, Enforcement model / HTTP/2 limits).
   'grpc-js-insecure':
