@@ -129,7 +129,8 @@ function connectRefusal(info: SessionInfo): Error | undefined {
   if (scope === undefined) return undefined;
   if (info.problem !== null) return blockedError(`${info.origin}/`, scope, info.problem);
   const verdict = decide(`${info.origin}/`, scope, true);
-  // While the gate's first answer is loading the session may connect: every stream on it is
+  // While the gate's first answer is loading, the session's socket goes through the connection
+  // guard, which waits for the trusted set and refuses an untrusted destination; every stream is
   // still checked before its HEADERS go out.
   if (isPromiseLike<Verdict>(verdict)) return undefined;
   return verdict.ok ? undefined : verdict.error;
