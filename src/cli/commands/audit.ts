@@ -183,7 +183,7 @@ function parseDecision(v: string): Decision {
   return d;
 }
 
-export function parseTime(flag: string, value: string): Date {
+function parseTime(flag: string, value: string): Date {
   const d = new Date(value);
   if (Number.isNaN(d.getTime()))
     throw new ProvablyConfigError(flag, `expected an ISO-8601 time, got ${JSON.stringify(value)}`);
