@@ -8,6 +8,7 @@
 import { isAbsolute, normalize } from 'node:path';
 import { ProvablyConfigError } from '../errors/index.js';
 import type { Env } from './index.js';
+import { splitList } from './list.js';
 
 export const CHILD_EXECUTABLES_ENV = 'PROVABLY_CHILD_EXECUTABLES';
 
@@ -29,9 +30,7 @@ export function parseChildExecutables(raw: string, setting = CHILD_EXECUTABLES_E
   const names = new Set<string>();
   const paths = new Set<string>();
   let all = false;
-  for (const part of raw.split(',')) {
-    const entry = part.trim();
-    if (entry === '') continue;
+  for (const entry of splitList(raw)) {
     if (entry === '*') {
       all = true;
     } else if (isAbsolute(entry)) {

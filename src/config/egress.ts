@@ -8,6 +8,7 @@
 import { isAbsolute, normalize } from 'node:path';
 import { ProvablyConfigError } from '../errors/index.js';
 import type { Env } from './index.js';
+import { splitList } from './list.js';
 
 /** One declared egress proxy. */
 export interface EgressProxy {
@@ -28,17 +29,9 @@ export const UNIX_SOCKETS_VARIABLE = 'PROVABLY_ALLOW_UNIX_SOCKETS';
 
 export function readEgressConfig(env: Env = process.env): EgressConfig {
   return {
-    proxies: parseEgressProxies(split(env[PROXIES_VARIABLE]), PROXIES_VARIABLE),
-    unixSockets: parseUnixSockets(split(env[UNIX_SOCKETS_VARIABLE]), UNIX_SOCKETS_VARIABLE),
+    proxies: parseEgressProxies(splitList(env[PROXIES_VARIABLE]), PROXIES_VARIABLE),
+    unixSockets: parseUnixSockets(splitList(env[UNIX_SOCKETS_VARIABLE]), UNIX_SOCKETS_VARIABLE),
   };
-}
-
-function split(raw: string | undefined): string[] {
-  if (raw === undefined) return [];
-  return raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
 }
 
 /** Validates proxy origins (http: or https:, a host, no path, no credentials). */

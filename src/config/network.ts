@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import { ProvablyConfigError } from '../errors/index.js';
 import type { Env } from './index.js';
+import { splitList } from './list.js';
 
 /** One allowed destination: host lower-cased, IPv6 without brackets. */
 export interface HostPort {
@@ -56,11 +57,7 @@ function readList(env: Env, name: string, parse: (entry: string) => HostPort): r
   const raw = env[name] ?? '';
   const cached = cache.get(name);
   if (cached !== undefined && cached.raw === raw) return cached.list;
-  const list = raw
-    .split(',')
-    .map((e) => e.trim())
-    .filter((e) => e !== '')
-    .map(parse);
+  const list = splitList(raw).map(parse);
   cache.set(name, { raw, list });
   return list;
 }

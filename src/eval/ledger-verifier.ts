@@ -13,6 +13,7 @@ import {
   type TrustedKeys,
   verifyRecordProof,
 } from '../ledger/index.js';
+import { PEER_COLUMNS } from '../record/read.js';
 import type { Queryable } from '../store/index.js';
 import type { ProofCheck, ProofVerifier } from './types.js';
 
@@ -46,7 +47,7 @@ export function leafRecordOf(record: HandoffRecordContent): LeafRecord {
   } as LeafRecord;
   const wire = record as Partial<HandoffRecordContentV2>;
   if (!('leaf_version' in record)) {
-    for (const key of PEER_KEYS) {
+    for (const key of PEER_COLUMNS) {
       if (key in record) throw new ProvablyLeafContentError(key, 'a version-1 record has no peer fields');
     }
     if ('leaf_kind' in record)
@@ -84,16 +85,6 @@ export function leafRecordOf(record: HandoffRecordContent): LeafRecord {
     peer.proxy === null;
   return { ...v1, leafVersion: wire.leaf_version as 2, peer: none ? null : peer };
 }
-
-const PEER_KEYS = [
-  'peer_address',
-  'peer_port',
-  'peer_protocol',
-  'peer_tls_cert_sha256',
-  'peer_tls_subject',
-  'peer_tls_subject_alt_name',
-  'peer_proxy',
-] as const;
 
 export const ledgerProofVerifier: ProofVerifier<TrustedKeys> = {
   leafBytes(record, leafIndex) {

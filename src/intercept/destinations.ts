@@ -12,9 +12,12 @@
  */
 import { isAbsolute, normalize } from 'node:path';
 import { type EgressProxy, parseEgressProxies, parseUnixSockets } from '../config/egress.js';
+import { canonicalHost } from '../config/host.js';
 import type { ActiveScope } from '../scope/types.js';
 import { activeGate, blockedError, counters, isPromiseLike } from './core.js';
 import type { EgressOptions, TrustGate } from './types.js';
+
+export { canonicalHost };
 
 export type DestinationVerdict =
   | {
@@ -43,19 +46,6 @@ export function configureEgress(options: EgressOptions | undefined): void {
   const u = parseUnixSockets([...(options?.unixSockets ?? [])], 'egress.unixSockets');
   proxies = p;
   unixSockets = new Set(u);
-}
-
-/** Canonical host for comparison (lower-case, IPv4 canonical, IPv6 without brackets), or null. */
-export function canonicalHost(host: unknown): string | null {
-  if (typeof host !== 'string' || host === '') return null;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  try {
-    const hostname = new URL(`http://${bare.includes(':') ? `[${bare}]` : bare}/`).hostname;
-    const out = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-    return out.endsWith('.') ? out.slice(0, -1) : out;
-  } catch {
-    return null;
-  }
 }
 
 /** A TCP port as a number, or null when it is not one (0 is not a destination). */

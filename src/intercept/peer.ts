@@ -118,19 +118,20 @@ export function peerOf(socket: unknown, destination: SocketDestination | undefin
     port = parent.remotePort;
   }
   if (destination?.path != null) {
-    return { address: destination.path, port: null, protocol: 'http/1.1', tls: tlsOf(s), proxy: null };
+    return { address: destination.path, port: null, protocol: 'http/1.1', tls: socketTls(s), proxy: null };
   }
   return {
     address: typeof address === 'string' ? address : (destination?.host ?? ''),
     port: typeof port === 'number' ? port : (destination?.port ?? null),
     protocol: 'http/1.1',
-    tls: tlsOf(s),
+    tls: socketTls(s),
     proxy: destination?.proxy ?? null,
   };
 }
 
-function tlsOf(socket: Rec): CallPeerTls | null {
-  const get = socket.getPeerX509Certificate;
+/** The certificate a TLS socket's server presented (HTTP/1.1 sockets and HTTP/2 sessions alike), else null. */
+export function socketTls(socket: unknown): CallPeerTls | null {
+  const get = (socket as Rec | null | undefined)?.getPeerX509Certificate;
   if (typeof get !== 'function') return null;
   let cert: X509Certificate | undefined;
   try {

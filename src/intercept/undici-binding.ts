@@ -35,7 +35,7 @@ export function unsubscribeSendHeaders(): void {
   dc.unsubscribe(SEND_HEADERS, onSendHeaders);
 }
 
-export function onSendHeaders(message: unknown): void {
+function onSendHeaders(message: unknown): void {
   try {
     const { request, socket } = (message ?? {}) as { request?: unknown; socket?: unknown };
     if (request === null || typeof request !== 'object') return;

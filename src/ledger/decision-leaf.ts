@@ -110,7 +110,7 @@ export const DECISION_ROW_SQL = `(SELECT to_jsonb(d) || jsonb_build_object('dura
   FROM provably_decisions d WHERE d.id = l.record_id) AS d_row`;
 
 /** The decision row as decisionLeafBytes takes it, from DECISION_ROW_SQL's jsonb. */
-export function decisionRowFromJson(j: Record<string, unknown>): DecisionLeafRow {
+function decisionRowFromJson(j: Record<string, unknown>): DecisionLeafRow {
   const row = {} as DecisionLeafRow;
   for (const c of DECISION_LEAF_COLUMNS) row[c] = j[c] ?? null;
   row.decided_at = typeof j.decided_at === 'string' ? new Date(j.decided_at) : null;

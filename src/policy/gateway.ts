@@ -29,8 +29,9 @@ import { activeScope, activeSpanIds, interceptContext, selfEgress } from '../sco
 import { getDefaultStore, type ProvablyStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { insertDecisionEvent } from './audit.js';
-import { type Decision, PolicyEngine, type PolicyMode, type SessionCounts } from './engine.js';
+import { type Decision, PolicyEngine, type SessionCounts } from './engine.js';
 import { type Escalation, getEscalation, insertEscalation } from './escalations.js';
+import type { ExecuteOptions, ProvablyGatewayOptions } from './gateway-options.js';
 import { EscalationNotifier } from './notifier.js';
 import { recordOutcome } from './outcome.js';
 import { namedArguments, parameterNames } from './param-names.js';
@@ -39,46 +40,7 @@ import { ExecutionResult } from './result.js';
 import { PolicySession } from './session.js';
 import { DEFAULT_POLL_MS, waitForEscalation } from './wait.js';
 
-export interface ProvablyGatewayOptions {
-  /** The agent (Cedar principal Agent::"<agentId>"). Default: PROVABLY_AGENT_ID. */
-  agentId?: string;
-  /** Cedar text or a .cedar file path (hot-reloaded). Default: PROVABLY_POLICY_FILE. */
-  policy?: string;
-  /** Cedar schema text or .cedarschema path: policies are validated strictly against it. */
-  schema?: string;
-  /** Remote gateway: not available yet (the gateway server is a later release). */
-  gatewayUrl?: string;
-  apiKey?: string;
-  /** Remote mode only (ignored locally, where there is no gateway to be unreachable). */
-  onGatewayError?: 'closed' | 'open';
-  /** Where decisions go. Default: provably's default store (PROVABLY_DATABASE_URL, else embedded). */
-  store?: Store;
-  /** The tenant (Cedar resource Tenant::"<tenant>") and ledger org. Default: PROVABLY_ORG_ID. */
-  tenant?: string;
-  /** `enforce` or `log_only`. Default: PROVABLY_POLICY_MODE. */
-  mode?: PolicyMode;
-  /** Session id for calls made outside `session()`. */
-  defaultSession?: string;
-  /** Escalation hold without @hold, seconds (default 60). */
-  defaultHoldSeconds?: number;
-  /** Param key names stored as "[REDACTED]". Default: PROVABLY_REDACT_PARAMS. */
-  redactParams?: readonly string[];
-  /** How often a waiting escalation re-reads its row besides LISTEN/NOTIFY, ms (default 1000). */
-  pollMs?: number;
-  /** Reload a policy file when it changes (default true). */
-  watch?: boolean;
-  /** Remote mode request timeout (ms); local escalations wait for their hold instead. */
-  timeoutMs?: number;
-}
-
-export interface ExecuteOptions {
-  /** Default true: BLOCK throws PolicyBlockedError; false returns the BLOCK result. */
-  throwOnBlock?: boolean;
-  /** Default true: wait for an escalation; false returns the ESCALATE result at once. */
-  wait?: boolean;
-  /** Overrides the current session (inside `session()`) and defaultSession. */
-  sessionId?: string;
-}
+export type { ExecuteOptions, ProvablyGatewayOptions } from './gateway-options.js';
 
 interface DecideOptions extends ExecuteOptions {
   trace?: { traceId: string | null; spanId: string | null };

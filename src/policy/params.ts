@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalizeImport from 'canonicalize';
+import { splitList } from '../config/list.js';
 import { PolicyInputError } from '../errors/index.js';
 import { MAX_PARAM_DEPTH } from './cedar-values.js';
 
@@ -77,10 +78,7 @@ export function paramsSha256(params: Params): string {
 
 /** Key names to redact: PROVABLY_REDACT_PARAMS (comma-separated, case-insensitive). */
 export function readRedactParams(env: Record<string, string | undefined> = process.env): string[] {
-  return (env.PROVABLY_REDACT_PARAMS ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s !== '');
+  return splitList(env.PROVABLY_REDACT_PARAMS).map((s) => s.toLowerCase());
 }
 
 /** A copy with every member whose key is in `keys` (at any depth) replaced by "[REDACTED]". */

@@ -249,7 +249,7 @@ export function locate(text: string, byteOffset: number): { line: number; column
  * one, else `policy<N>`. Cedar cannot split a text it cannot parse, so statements are found
  * here: a policy ends at a `;` outside strings and comments.
  */
-export function policyIdAt(text: string, byteOffset: number | undefined): string | undefined {
+function policyIdAt(text: string, byteOffset: number | undefined): string | undefined {
   if (byteOffset === undefined) return undefined;
   const charOffset = Buffer.from(text, 'utf8').subarray(0, byteOffset).toString('utf8').length;
   let n = 0;

@@ -1,15 +1,27 @@
 /** A session: calls that share an id, counts and results (`gateway.session(id, fn)`). */
 import type { SessionCounts } from './engine.js';
-import type { ExecuteOptions, ProvablyGateway } from './gateway.js';
+import type { ExecuteOptions } from './gateway-options.js';
 import type { ExecutionResult } from './result.js';
+
+/** What a session needs of its gateway (ProvablyGateway; an interface so there is no import cycle). */
+export interface SessionHost {
+  guard<A extends unknown[], R>(action: string, fn: (...args: A) => R): (...args: A) => Promise<Awaited<R>>;
+  _decide(
+    action: string,
+    params: Record<string, unknown>,
+    options: ExecuteOptions,
+    session: PolicySession,
+  ): Promise<ExecutionResult>;
+  _inSession<T>(session: PolicySession, fn: () => T): T;
+}
 
 export class PolicySession {
   readonly id: string;
   readonly #counts: SessionCounts;
-  readonly #gateway: ProvablyGateway;
+  readonly #gateway: SessionHost;
   readonly #results: ExecutionResult[] = [];
 
-  constructor(id: string, counts: SessionCounts, gateway: ProvablyGateway) {
+  constructor(id: string, counts: SessionCounts, gateway: SessionHost) {
     this.id = id;
     this.#counts = counts;
     this.#gateway = gateway;

@@ -99,6 +99,17 @@ export function recordIdOf(id: unknown): string {
   return id.trim().toLowerCase();
 }
 
+/** The peer columns of provably_intercepts (migration 5), also the peer fields of a v2 leaf. */
+export const PEER_COLUMNS = [
+  'peer_address',
+  'peer_port',
+  'peer_protocol',
+  'peer_tls_cert_sha256',
+  'peer_tls_subject',
+  'peer_tls_subject_alt_name',
+  'peer_proxy',
+] as const;
+
 /**
  * The provably_intercepts columns the recorder writes (created_at is the database's): table
  * order, which is also the order of the leaf row type provably_intercept_leaf_row (migration 5).
@@ -125,13 +136,7 @@ export const WRITTEN_COLUMNS = [
   'started_at',
   'duration_ms',
   'leaf_version',
-  'peer_address',
-  'peer_port',
-  'peer_protocol',
-  'peer_tls_cert_sha256',
-  'peer_tls_subject',
-  'peer_tls_subject_alt_name',
-  'peer_proxy',
+  ...PEER_COLUMNS,
 ] as const;
 
 /** Every provably_intercepts column but the body, in table order. */

@@ -10,7 +10,7 @@
  * what `context.active()` / `trace.getSpan()` would. Registering still goes through the API
  * itself (see wiring.ts).
  */
-import type { Context, ContextManager, Span, TracerProvider } from '@opentelemetry/api';
+import type { ContextManager, Span, TracerProvider } from '@opentelemetry/api';
 import type { OtelWiringMode, ScopeSetupOptions } from './types.js';
 
 /** Key of the API's global registry (major version 1). */
@@ -67,10 +67,6 @@ export interface EgressFrame {
 export type Frame = ScopeFrame | EgressFrame;
 
 export const EGRESS_FRAME: EgressFrame = Object.freeze({ kind: 'egress' });
-
-export function readFrame(ctx: Context): Frame | undefined {
-  return ctx.getValue(FRAME_KEY) as Frame | undefined;
-}
 
 /**
  * State shared by every copy of this module in the process (the ESM and CJS builds can both be

@@ -3,6 +3,7 @@
  * at first need when nobody called it (an app importing provably without the preload).
  */
 import { type Env, readFlag } from '../config/index.js';
+import { splitList } from '../config/list.js';
 import { diag } from '../diag/index.js';
 import { ProvablyConfigError } from '../errors/index.js';
 import { sharedState } from './globals.js';
@@ -43,10 +44,9 @@ export function readScopeOptions(env: Env = process.env): ScopeSetupOptions {
 /** True when the standard OTEL_* variables ask for trace export (and the SDK is not disabled). */
 export function traceExportRequested(env: Env = process.env): boolean {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
-  const names = (env.OTEL_TRACES_EXPORTER ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s !== '' && s !== 'null');
+  const names = splitList(env.OTEL_TRACES_EXPORTER)
+    .map((s) => s.toLowerCase())
+    .filter((s) => s !== 'null');
   return names.length > 0 && names[0] !== 'none';
 }
 

@@ -5,20 +5,11 @@
  * allows `10.0.0.5:8080`. Hosts are compared in the WHATWG canonical form the URLs were
  * normalized with, so `127.1`, `0x7f.0.0.1` and `127.0.0.1` are one host.
  */
+import { canonicalHost } from '../config/host.js';
 import { parseTrustEntry } from './template.js';
 
 /** Canonical host for comparison (lower-case, IPv4 canonical, IPv6 without brackets), or null. */
-export function canonicalDestinationHost(host: string): string | null {
-  if (typeof host !== 'string' || host === '') return null;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  try {
-    const hostname = new URL(`http://${bare.includes(':') ? `[${bare}]` : bare}/`).hostname;
-    const out = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-    return out.endsWith('.') ? out.slice(0, -1) : out;
-  } catch {
-    return null;
-  }
-}
+export const canonicalDestinationHost: (host: string) => string | null = canonicalHost;
 
 export function destinationKey(host: string, port: number): string {
   return `${host}|${port}`;

@@ -12,6 +12,7 @@ import {
 import { listIntercepts } from '../../record/index.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../output.js';
+import { parseLimit, parseTime } from '../parse-options.js';
 
 interface ListOptions {
   org?: string;
@@ -181,21 +182,4 @@ function parseDecision(v: string): Decision {
     );
   }
   return d;
-}
-
-export function parseTime(flag: string, value: string): Date {
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime()))
-    throw new ProvablyConfigError(flag, `expected an ISO-8601 time, got ${JSON.stringify(value)}`);
-  return d;
-}
-
-export function parseLimit(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
-    throw new ProvablyConfigError(
-      '--limit',
-      `expected an integer from 1 to 1000, got ${JSON.stringify(value)}`,
-    );
-  }
-  return Number(value);
 }

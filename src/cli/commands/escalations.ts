@@ -11,7 +11,7 @@ import {
 } from '../../policy/index.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../output.js';
-import { parseLimit } from './audit.js';
+import { parseLimit } from '../parse-options.js';
 
 const STATUSES = new Set(['pending', 'approved', 'rejected', 'expired']);
 

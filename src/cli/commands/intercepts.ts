@@ -4,6 +4,7 @@ import { ProvablyConfigError } from '../../errors/index.js';
 import { decodeBody, getIntercept, type InterceptRecord, listIntercepts } from '../../record/index.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../output.js';
+import { parseTime } from '../parse-options.js';
 
 const PREVIEW_BYTES = 2048;
 
@@ -37,7 +38,7 @@ export function registerInterceptCommands(program: Command, ctx: CommandContext)
           agentId: opts.agent,
           actionName: opts.action,
           traceId: opts.trace,
-          since: opts.since === undefined ? undefined : parseSince(opts.since),
+          since: opts.since === undefined ? undefined : parseTime('--since', opts.since),
           limit: opts.limit === undefined ? undefined : parseLimit(opts.limit),
           withBody: opts.json === true,
         });
@@ -173,13 +174,6 @@ function serialize(r: InterceptRecord) {
             proxy: r.peer.proxy,
           },
   };
-}
-
-function parseSince(value: string): Date {
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime()))
-    throw new ProvablyConfigError('--since', `expected an ISO-8601 time, got ${JSON.stringify(value)}`);
-  return d;
 }
 
 function parseLimit(value: string): number {
