@@ -13,7 +13,10 @@ interface SocketView {
 
 /** The peer of `session`, or undefined when its socket is gone (the row then has no peer). */
 export function sessionPeer(session: ClientHttp2Session): CallPeer | undefined {
-  const socket = session.socket as SocketView | undefined;
+  const outer = session.socket as (SocketView & { stream?: SocketView }) | undefined;
+  // A socket that had no handle yet when the session was set up (the connection guard was still
+  // waiting for the trusted set) is wrapped by Node in a JSStreamSocket: the peer is its `stream`.
+  const socket = outer?.remoteAddress !== undefined ? outer : outer?.stream;
   if (socket?.remoteAddress === undefined) return undefined;
   return {
     address: socket.remoteAddress,

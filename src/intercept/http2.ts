@@ -332,6 +332,20 @@ function instrument(
     const capture = startCapture(scope, orgId, target.method, target.url, target.headers, startedAt);
     let ended = false;
     let streamError: unknown;
+    // Node emits 'response' on a later tick than it pushes the DATA that arrived with it: a short
+    // body can end before the status is known. The end is released only after 'response' (or
+    // 'close', when none came), so the row always has its status and headers.
+    let responded = false;
+    let pendingEnd: (() => void) | undefined;
+    const afterResponse = (release: () => void): void => {
+      if (responded) release();
+      else pendingEnd = release;
+    };
+    const runPendingEnd = (): void => {
+      const release = pendingEnd;
+      pendingEnd = undefined;
+      release?.();
+    };
     const emit = stream.emit;
     stream.emit = function observedEmit(this: ClientHttp2Stream, event: string | symbol, ...args: unknown[]) {
       try {
@@ -339,18 +353,23 @@ function instrument(
           const head = args[0] as IncomingHttpHeaders;
           capture.peer(() => sessionPeer(session));
           capture.response(Number(head[':status'] ?? 0), () => responseHeaders(head));
+          responded = true;
+          runPendingEnd();
         } else if (event === 'error') {
           streamError ??= args[0];
-        } else if (event === 'close' && !ended) {
-          ended = true;
-          capture.fail(streamError ?? stream.errored ?? abortedError(stream.rstCode));
+        } else if (event === 'close') {
+          if (!ended) {
+            ended = true;
+            capture.fail(streamError ?? stream.errored ?? abortedError(stream.rstCode));
+          }
+          runPendingEnd();
         }
       } catch (err) {
         internalError('observing an HTTP/2 stream failed', err);
       }
       return Reflect.apply(emit, this, [event, ...args]) as boolean;
     } as typeof stream.emit;
-    observeBody(stream, capture, () => {
+    observeBody(stream, capture, afterResponse, () => {
       ended = true;
     });
   } catch (err) {
@@ -367,7 +386,12 @@ function abortedError(rstCode: number | undefined): Error {
   );
 }
 
-function observeBody(stream: ClientHttp2Stream, capture: Capture, onEnd: () => void): void {
+function observeBody(
+  stream: ClientHttp2Stream,
+  capture: Capture,
+  afterResponse: (release: () => void) => void,
+  onEnd: () => void,
+): void {
   const push = stream.push;
   let ended = false;
   stream.push = function observedPush(
@@ -379,11 +403,13 @@ function observeBody(stream: ClientHttp2Stream, capture: Capture, onEnd: () => v
       if (ended) return push.call(this, chunk);
       ended = true;
       onEnd();
-      capture.release({
-        body: (bytes) => push.call(stream, bytes),
-        end: () => push.call(stream, null),
-        error: (err) => stream.destroy(err instanceof Error ? err : new Error(String(err))),
-      });
+      afterResponse(() =>
+        capture.release({
+          body: (bytes) => push.call(stream, bytes),
+          end: () => push.call(stream, null),
+          error: (err) => stream.destroy(err instanceof Error ? err : new Error(String(err))),
+        }),
+      );
       return false;
     }
     if (!ended) {
