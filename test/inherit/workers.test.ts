@@ -182,8 +182,10 @@ describeE2E('worker threads never corrupt the store', (backend) => {
       expect(rows.filter((row) => row.actionName === 'workers')).toEqual([]);
     }
 
+    // Intact: 0 (all signed) or 3 (the process exited before its last rows were checkpointed;
+    // `provably checkpoint` signs them) — never 1 (tampering) or 2.
     const verify = await runCli(['verify', '--json'], store.env());
-    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+    expect([0, 3], verify.stdout + verify.stderr).toContain(verify.code);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, problemCount: 0 });
   }, 120_000);
 });
