@@ -4,6 +4,7 @@
  * body hook, the hooked body) to the caller, so a caller that has read the body knows the row is
  * stored. Every recorder call is guarded (see core.ts for the rules).
  */
+import type { Readable } from 'node:stream';
 import { diag } from '../diag/index.js';
 import { ProvablyBlockedError } from '../errors/index.js';
 import type { CallPeer, CallRecording, CallScope, HeaderMap } from '../record/types.js';
@@ -240,4 +241,50 @@ export function startCapture(
     rec = undefined;
   }
   return new Capture(rec, scope.interceptIndex);
+}
+
+/** Whether a body observed by observePush has ended (set by its end, or by the caller's close). */
+export interface BodyState {
+  ended: boolean;
+}
+
+/**
+ * Wraps THAT readable's own `push` (a node:http response, an HTTP/2 stream — never the
+ * prototype): every chunk is recorded and passed on live, so backpressure and timing stay the
+ * stream's own; end-of-body is held and handed to `hold` as a `release` that lets it through once
+ * the row is committed (`fail` fails the caller's read instead).
+ */
+export function observePush(
+  readable: Readable,
+  capture: Capture,
+  label: string,
+  hold: (release: () => void) => void,
+  fail: (err: unknown) => void,
+): BodyState {
+  const push = readable.push;
+  const state: BodyState = { ended: false };
+  readable.push = function observedPush(this: Readable, chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk === null) {
+      if (state.ended) return push.call(this, chunk);
+      state.ended = true;
+      hold(() =>
+        capture.release({
+          body: (bytes) => push.call(readable, bytes),
+          end: () => push.call(readable, null),
+          error: fail,
+        }),
+      );
+      return false;
+    }
+    if (!state.ended) {
+      try {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
+        if (capture.chunk(bytes)) return true; // kept for the body hook; released at the end
+      } catch (err) {
+        internalError(`recording ${label} body chunk failed`, err);
+      }
+    }
+    return push.call(this, chunk, encoding);
+  };
+  return state;
 }

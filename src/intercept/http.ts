@@ -22,7 +22,7 @@ import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { ProvablyBlockedError } from '../errors/index.js';
 import type { ActiveScope } from '../scope/types.js';
-import { type Capture, startCapture } from './capture.js';
+import { type Capture, observePush, startCapture } from './capture.js';
 import {
   blockedError,
   counters,
@@ -343,34 +343,14 @@ function failResponse(res: IncomingMessage, err: unknown): void {
 
 function observeResponse(res: IncomingMessage, capture: Capture): void {
   capture.response(res.statusCode ?? 0, () => rawHeadersToMap(res.rawHeaders));
-  const push = res.push;
-  let ended = false;
+  const body = observePush(
+    res,
+    capture,
+    'an http',
+    (release) => release(),
+    (err) => failResponse(res, err),
+  );
   let responseError: unknown;
-  res.push = function observedPush(
-    this: IncomingMessage,
-    chunk: unknown,
-    encoding?: BufferEncoding,
-  ): boolean {
-    if (chunk === null) {
-      if (ended) return push.call(this, chunk);
-      ended = true;
-      capture.release({
-        body: (bytes) => push.call(res, bytes),
-        end: () => push.call(res, null),
-        error: (err) => failResponse(res, err),
-      });
-      return false;
-    }
-    if (!ended) {
-      try {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
-        if (capture.chunk(bytes)) return true; // kept for the body hook; released at the end
-      } catch (err) {
-        internalError('recording an http body chunk failed', err);
-      }
-    }
-    return push.call(this, chunk, encoding);
-  };
   const emit = res.emit;
   res.emit = function observedEmit(
     this: IncomingMessage,
@@ -379,8 +359,8 @@ function observeResponse(res: IncomingMessage, capture: Capture): void {
   ): boolean {
     try {
       if (event === 'error') responseError ??= args[0];
-      else if (event === 'close' && !ended) {
-        ended = true;
+      else if (event === 'close' && !body.ended) {
+        body.ended = true;
         capture.fail(responseError ?? res.errored ?? abortedError('response'));
       }
     } catch (err) {

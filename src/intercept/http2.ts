@@ -23,7 +23,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { Duplex } from 'node:stream';
 import type { HeaderMap } from '../record/types.js';
 import type { ActiveScope } from '../scope/types.js';
-import { type Capture, startCapture } from './capture.js';
+import { observePush, startCapture } from './capture.js';
 import { blockedError, decide, internalError, isPromiseLike, resolveScope, type Verdict } from './core.js';
 import { sessionPeer } from './http2-peer.js';
 import {
@@ -330,7 +330,6 @@ function instrument(
 ): void {
   try {
     const capture = startCapture(scope, orgId, target.method, target.url, target.headers, startedAt);
-    let ended = false;
     let streamError: unknown;
     // Node emits 'response' on a later tick than it pushes the DATA that arrived with it: a short
     // body can end before the status is known. The end is released only after 'response' (or
@@ -346,6 +345,9 @@ function instrument(
       pendingEnd = undefined;
       release?.();
     };
+    const body = observePush(stream, capture, 'an HTTP/2', afterResponse, (err) =>
+      stream.destroy(err instanceof Error ? err : new Error(String(err))),
+    );
     const emit = stream.emit;
     stream.emit = function observedEmit(this: ClientHttp2Stream, event: string | symbol, ...args: unknown[]) {
       try {
@@ -358,8 +360,8 @@ function instrument(
         } else if (event === 'error') {
           streamError ??= args[0];
         } else if (event === 'close') {
-          if (!ended) {
-            ended = true;
+          if (!body.ended) {
+            body.ended = true;
             capture.fail(streamError ?? stream.errored ?? abortedError(stream.rstCode));
           }
           runPendingEnd();
@@ -369,9 +371,6 @@ function instrument(
       }
       return Reflect.apply(emit, this, [event, ...args]) as boolean;
     } as typeof stream.emit;
-    observeBody(stream, capture, afterResponse, () => {
-      ended = true;
-    });
   } catch (err) {
     internalError('instrumenting an HTTP/2 request failed; it went out uncaptured', err);
   }
@@ -384,42 +383,4 @@ function abortedError(rstCode: number | undefined): Error {
       code: 'ERR_HTTP2_STREAM_ERROR',
     },
   );
-}
-
-function observeBody(
-  stream: ClientHttp2Stream,
-  capture: Capture,
-  afterResponse: (release: () => void) => void,
-  onEnd: () => void,
-): void {
-  const push = stream.push;
-  let ended = false;
-  stream.push = function observedPush(
-    this: ClientHttp2Stream,
-    chunk: unknown,
-    encoding?: BufferEncoding,
-  ): boolean {
-    if (chunk === null) {
-      if (ended) return push.call(this, chunk);
-      ended = true;
-      onEnd();
-      afterResponse(() =>
-        capture.release({
-          body: (bytes) => push.call(stream, bytes),
-          end: () => push.call(stream, null),
-          error: (err) => stream.destroy(err instanceof Error ? err : new Error(String(err))),
-        }),
-      );
-      return false;
-    }
-    if (!ended) {
-      try {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
-        if (capture.chunk(bytes)) return true; // kept for the body hook; released at the end
-      } catch (err) {
-        internalError('recording an HTTP/2 body chunk failed', err);
-      }
-    }
-    return push.call(this, chunk, encoding);
-  };
 }
