@@ -63,13 +63,16 @@ export {
   type ActiveScope,
   activeScope,
   agentRun,
+  DEFAULT_SPAN_SCOPES,
   GEN_AI_ATTRIBUTES,
   type InterceptContextOptions,
   interceptContext,
   type OtelWiringMode,
   provablySpanProcessor,
   SCOPE_ATTRIBUTES,
+  type SpanScopeRule,
   selfEgress,
+  TRACE_EVENTS,
 } from './scope/index.js';
 export * from './server/index.js';
 export * from './store/index.js';

@@ -9,7 +9,7 @@ import { diag } from '../diag/index.js';
 import { ProvablyBlockedError } from '../errors/index.js';
 import type { CallPeer, CallRecording, CallScope, HeaderMap } from '../record/types.js';
 import type { ActiveScope } from '../scope/types.js';
-import { activeRecorder, counters, internalError } from './core.js';
+import { activeRecorder, activeTraceHooks, counters, internalError } from './core.js';
 import type { InterceptBodyHook } from './types.js';
 
 let bodyHook: InterceptBodyHook | undefined;
@@ -44,15 +44,36 @@ export class Capture {
   readonly #interceptIndex: number | null;
   /** The transport's own way to abort this request (undici: onConnect's abort, a controller). */
   #abort: ((err: Error) => void) | undefined;
+  /** The scope the call was made in (for its trace event), when recorded. */
+  readonly #scope: ActiveScope | undefined;
 
-  constructor(rec: CallRecording | undefined, interceptIndex: number | null) {
+  constructor(rec: CallRecording | undefined, interceptIndex: number | null, scope?: ActiveScope) {
     this.#rec = rec;
     this.#interceptIndex = interceptIndex;
+    this.#scope = scope;
     this.buffered = rec !== undefined && bodyHook !== undefined && interceptIndex !== null ? [] : undefined;
   }
 
   get open(): boolean {
     return this.#state === OPEN;
+  }
+
+  /** The record's id (undefined when the call is not recorded). */
+  get recordId(): string | undefined {
+    return this.#rec?.id;
+  }
+
+  /** The row was committed: its trace event, before the caller sees the end of the body. */
+  #traced(): void {
+    const hooks = activeTraceHooks();
+    const scope = this.#scope;
+    if (hooks === undefined || scope === undefined) return;
+    try {
+      const row = this.#rec?.stored?.();
+      if (row !== undefined) hooks.recorded(scope, row);
+    } catch (err) {
+      internalError('a trace hook (recorded) threw', err);
+    }
   }
 
   /** Remembers how the transport aborts this request (see refuse). */
@@ -117,7 +138,10 @@ export class Capture {
     const rec = this.#rec;
     if (rec === undefined) return;
     try {
-      Promise.resolve(rec.fail(err)).catch((e: unknown) => internalError('recorder fail() rejected', e));
+      Promise.resolve(rec.fail(err)).then(
+        () => this.#traced(),
+        (e: unknown) => internalError('recorder fail() rejected', e),
+      );
     } catch (e) {
       internalError('recorder fail() threw', e);
     }
@@ -158,6 +182,7 @@ export class Capture {
     committed.then(
       () => {
         this.#state = DONE;
+        this.#traced();
         if (this.buffered !== undefined) {
           try {
             delivery.body(this.#hooked(Buffer.concat(this.buffered)));
@@ -240,7 +265,16 @@ export function startCapture(
     internalError('recorder start() threw; the call went out unrecorded', err);
     rec = undefined;
   }
-  return new Capture(rec, scope.interceptIndex);
+  const id = rec?.id;
+  const hooks = activeTraceHooks();
+  if (hooks !== undefined && id !== undefined) {
+    try {
+      hooks.started(scope, id);
+    } catch (err) {
+      internalError('a trace hook (started) threw', err);
+    }
+  }
+  return new Capture(rec, scope.interceptIndex, scope);
 }
 
 /** Whether a body observed by observePush has ended (set by its end, or by the caller's close). */

@@ -15,7 +15,7 @@ import { diag } from '../diag/index.js';
 import { ProvablyBlockedError } from '../errors/index.js';
 import type { Recorder } from '../record/types.js';
 import type { ActiveScope } from '../scope/types.js';
-import type { InterceptOptions, InterceptStats, TrustGate } from './types.js';
+import type { InterceptOptions, InterceptStats, TraceHooks, TrustGate } from './types.js';
 
 const noScope = (): ActiveScope | undefined => undefined;
 
@@ -29,6 +29,7 @@ export let resolveScope: () => ActiveScope | undefined = noScope;
 let gate: TrustGate | undefined;
 let recorder: Recorder | undefined;
 let orgIdOf: (() => string) | undefined;
+let traceHooks: TraceHooks | undefined;
 
 export const counters: InterceptStats = {
   blocked: 0,
@@ -46,6 +47,7 @@ export function configure(options: InterceptOptions | undefined): void {
     gate = undefined;
     recorder = undefined;
     orgIdOf = undefined;
+    traceHooks = undefined;
     return;
   }
   const resolve = options.resolveScope;
@@ -62,6 +64,12 @@ export function configure(options: InterceptOptions | undefined): void {
   gate = options.gate;
   recorder = options.recorder;
   orgIdOf = options.orgId;
+  traceHooks = options.traces;
+}
+
+/** The tracing side's hooks (undefined when not wired). */
+export function activeTraceHooks(): TraceHooks | undefined {
+  return traceHooks;
 }
 
 /** The gate and the org it is asked for (throws while interception is not installed). */
@@ -136,6 +144,7 @@ export function blockedError(
   );
   if (!quiet) {
     counters.blocked++;
+    traceBlocked(scope, url, detail ?? 'not a trusted endpoint');
     diag.info(error.message);
     diag.once(
       `intercept:blocked:${originKey(url)}`,
@@ -158,6 +167,7 @@ function gateFailure(url: string, scope: ActiveScope, err: unknown, quiet: boole
         });
   if (!quiet) {
     counters.gateErrors++;
+    traceBlocked(scope, url, `the trust gate failed: ${error.message}`);
     const code = (err as { code?: unknown } | null)?.code;
     diag.once(
       `intercept:gate-error:${String(code ?? (err as Error | null)?.name)}`,
@@ -168,6 +178,14 @@ function gateFailure(url: string, scope: ActiveScope, err: unknown, quiet: boole
     diag.debug(`trust gate failed for ${url}`, err);
   }
   return { ok: false, error };
+}
+
+function traceBlocked(scope: ActiveScope, url: string, reason: string): void {
+  try {
+    traceHooks?.blocked(scope, url, reason);
+  } catch (err) {
+    internalError('a trace hook (blocked) threw', err);
+  }
 }
 
 function originKey(url: string): string {

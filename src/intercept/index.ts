@@ -35,6 +35,7 @@ export type {
   InterceptionHandle,
   InterceptOptions,
   InterceptStats,
+  TraceHooks,
   TrustGate,
 } from './types.js';
 

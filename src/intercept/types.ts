@@ -1,4 +1,4 @@
-import type { Recorder } from '../record/types.js';
+import type { Recorder, StoredCallSummary } from '../record/types.js';
 import type { ActiveScope } from '../scope/types.js';
 
 /**
@@ -48,6 +48,24 @@ export interface InterceptOptions {
   };
   /** Declared proxies and allowed unix sockets (validated: ProvablyConfigError). */
   egress?: EgressOptions;
+  /** Where governed calls show up in the application's traces (the lead wires src/scope's). */
+  traces?: TraceHooks;
+}
+
+/**
+ * What the adapters tell the tracing side about governed calls (src/scope/trace-events.ts). Every
+ * call is guarded by the adapters: a hook that throws is counted as an internal error, never more.
+ */
+export interface TraceHooks {
+  /** A call's row was committed (before end-of-body reaches the caller). */
+  recorded(scope: ActiveScope, row: StoredCallSummary): void;
+  /** A call in `scope` was refused. */
+  blocked(scope: ActiveScope, url: string, reason: string): void;
+  /** A record was started for a call in `scope` (the active span may be its HTTP client span). */
+  started(scope: ActiveScope, recordId: string): void;
+  /** The record is being handed to the next dispatcher layer synchronously; returns the undo token. */
+  enterDispatch(recordId: string): unknown;
+  exitDispatch(token: unknown): void;
 }
 
 /** Counters since install (monotonic for the process; `installInterception` never resets them). */

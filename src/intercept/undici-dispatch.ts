@@ -6,7 +6,15 @@
 import { stringify as stringifyQuery } from 'node:querystring';
 import type { ActiveScope } from '../scope/types.js';
 import { Capture, startCapture } from './capture.js';
-import { blockedError, decide, internalError, isPromiseLike, resolveScope, type Verdict } from './core.js';
+import {
+  activeTraceHooks,
+  blockedError,
+  decide,
+  internalError,
+  isPromiseLike,
+  resolveScope,
+  type Verdict,
+} from './core.js';
 import {
   allowedDestination,
   canonicalHost,
@@ -206,6 +214,7 @@ function proceed(
   patchedDepth++;
   const previous = currentBinding;
   currentBinding = binding;
+  const traced = enterTrace(binding?.capture.recordId);
   try {
     return copy.original.call(dispatcher, governed, wrapped);
   } catch (err) {
@@ -214,12 +223,40 @@ function proceed(
     if (deferred) return refuse(handler, err);
     throw err;
   } finally {
+    exitTrace(traced);
     currentBinding = previous;
     patchedDepth--;
   }
 }
 
 const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+const NOT_TRACED = Symbol('not traced');
+
+/**
+ * While the next layer dispatches (synchronously it creates undici's Request, whose
+ * `undici:request:create` is where instrumentation-undici starts its client span), the tracing
+ * side knows which record that span belongs to.
+ */
+function enterTrace(recordId: string | undefined): unknown {
+  const hooks = activeTraceHooks();
+  if (hooks === undefined || recordId === undefined) return NOT_TRACED;
+  try {
+    return hooks.enterDispatch(recordId);
+  } catch (err) {
+    internalError('a trace hook (enterDispatch) threw', err);
+    return NOT_TRACED;
+  }
+}
+
+function exitTrace(token: unknown): void {
+  if (token === NOT_TRACED) return;
+  try {
+    activeTraceHooks()?.exitDispatch(token);
+  } catch (err) {
+    internalError('a trace hook (exitDispatch) threw', err);
+  }
+}
 
 /**
  * A CONNECT through a dispatcher (undici's ProxyAgent opening a tunnel): allowed only to a

@@ -12,7 +12,15 @@ import { describeCause, describeError } from './failures.js';
 import { cleanText, headerValue, type StoredHeaders } from './headers.js';
 import { CURRENT_LEAF_VERSION } from './read.js';
 import type { RecordedRow } from './row.js';
-import type { CallPeer, CallRecording, CallRequest, CallScope, HeaderMap, RecordPeer } from './types.js';
+import type {
+  CallPeer,
+  CallRecording,
+  CallRequest,
+  CallScope,
+  HeaderMap,
+  RecordPeer,
+  StoredCallSummary,
+} from './types.js';
 
 const INT4_MAX = 2_147_483_647;
 
@@ -20,7 +28,13 @@ const INT4_MAX = 2_147_483_647;
 export interface CallSink {
   readonly config: Readonly<RecorderConfig>;
   normalize(headers: HeaderMap | null | undefined): StoredHeaders;
-  submit(row: RecordedRow, kept: Uint8Array | null, label: string, kind: 'finish' | 'fail'): Promise<void>;
+  submit(
+    row: RecordedRow,
+    kept: Uint8Array | null,
+    label: string,
+    kind: 'finish' | 'fail',
+    onStored?: () => void,
+  ): Promise<void>;
 }
 
 /** One call being recorded; `id` is the row's primary key, known before it is written. */
@@ -45,6 +59,8 @@ export class Call implements RecordedCall {
   private done: Promise<void> | null = null;
   /** The connection that carried the call, as it will be stored (and bound by the leaf). */
   private connectedPeer: RecordPeer | null = null;
+  /** The row as committed; null until (and unless) the store confirmed it. */
+  private storedRow: RecordedRow | null = null;
 
   constructor(recorder: CallSink, scope: CallScope, request: CallRequest) {
     this.t0 = performance.now();
@@ -141,7 +157,36 @@ export class Call implements RecordedCall {
             new ProvablyStoreError(`record ${label}`, 'unknown', describeCause(err), { cause: err }),
           );
     }
-    return this.recorder.submit(row, kept, label, kind);
+    return this.recorder.submit(row, kept, label, kind, () => {
+      this.storedRow = row;
+    });
+  }
+
+  stored(): StoredCallSummary | undefined {
+    const row = this.storedRow;
+    if (row === null) return undefined;
+    const peer = row.peer;
+    return {
+      id: row.id,
+      orgId: row.orgId,
+      method: row.method,
+      url: row.url,
+      status: row.status,
+      bodySha256: row.bodySha256,
+      bodySize: row.bodySize,
+      bodyTruncated: row.bodyTruncated,
+      error: row.error,
+      peer:
+        peer === null
+          ? null
+          : {
+              address: peer.address,
+              port: peer.port,
+              protocol: peer.protocol,
+              tlsCertSha256: peer.tls?.certSha256 ?? null,
+              proxy: peer.proxy,
+            },
+    };
   }
 }
 

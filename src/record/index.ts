@@ -53,4 +53,5 @@ export type {
   HeaderMap,
   Recorder,
   RecordPeer,
+  StoredCallSummary,
 } from './types.js';

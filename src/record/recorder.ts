@@ -64,6 +64,8 @@ interface Entry {
   inFlight: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
+  /** Told when the row is committed (before resolve), so the call can say it was stored. */
+  onStored: (() => void) | undefined;
 }
 
 export function createRecorder(options: RecorderOptions): StoreRecorder {
@@ -169,11 +171,17 @@ class GroupCommitRecorder implements StoreRecorder, CallSink {
   }
 
   /** @internal Hands one finished row to the queue; settles per policy. */
-  submit(row: RecordedRow, kept: Uint8Array | null, label: string, kind: Entry['kind']): Promise<void> {
+  submit(
+    row: RecordedRow,
+    kept: Uint8Array | null,
+    label: string,
+    kind: Entry['kind'],
+    onStored?: () => void,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const bytes = kept?.byteLength ?? 0;
       const values = rowValues(row, kept);
-      const entry: Entry = { row, values, bytes, label, kind, inFlight: false, resolve, reject };
+      const entry: Entry = { row, values, bytes, label, kind, inFlight: false, resolve, reject, onStored };
       if (this.closed) {
         this.settleFailed(
           [entry],
@@ -410,6 +418,11 @@ class GroupCommitRecorder implements StoreRecorder, CallSink {
 
   private succeeded(e: Entry): void {
     this.leave(e);
+    try {
+      e.onStored?.();
+    } catch (err) {
+      diag.once('recorder.onStored', 'warn', 'a stored-row listener failed', err);
+    }
     e.resolve();
   }
 

@@ -87,6 +87,33 @@ export interface CallRecording {
   finish(): Promise<void>;
   /** The call failed (refused, reset, aborted). Records the row with `error`; never rejects. */
   fail(error: unknown): Promise<void>;
+  /** The record's id, known before it is written (absent for recordings that write nothing). */
+  readonly id?: string;
+  /**
+   * What was committed, once finish()/fail() settled with the row stored; undefined before, and
+   * when the row was not stored (dropped under PROVABLY_ON_STORE_ERROR=open). For trace events.
+   */
+  stored?(): StoredCallSummary | undefined;
+}
+
+/** A committed row as trace events show it (see src/scope/trace-events.ts). */
+export interface StoredCallSummary {
+  id: string;
+  orgId: string;
+  method: string;
+  url: string;
+  status: number | null;
+  bodySha256: string | null;
+  bodySize: number | null;
+  bodyTruncated: boolean;
+  error: string | null;
+  peer: {
+    address: string | null;
+    port: number | null;
+    protocol: string | null;
+    tlsCertSha256: string | null;
+    proxy: string | null;
+  } | null;
 }
 
 export interface Recorder {

@@ -6,7 +6,7 @@
  */
 import type { Env } from '../config/index.js';
 import { diag } from '../diag/index.js';
-import { issueCheckpoint, loadSigner, type Signer } from '../ledger/index.js';
+import { type Checkpoint, issueCheckpoint, loadSigner, type Signer } from '../ledger/index.js';
 import type { Store } from '../store/index.js';
 
 import { readCheckpointConfig } from './checkpoint-config.js';
@@ -25,6 +25,8 @@ export function createCheckpointScheduler(options: {
   store: () => Store;
   env: Env;
   runOutsideScope: <T>(fn: () => T) => T;
+  /** Told about every checkpoint issued (traces); must not throw (guarded anyway). */
+  onIssued?: (cp: Checkpoint) => void;
 }): CheckpointScheduler {
   const { every, intervalMs } = readCheckpointConfig(options.env);
   const uncovered = new Map<string, number>();
@@ -48,6 +50,11 @@ export function createCheckpointScheduler(options: {
           const cp = await issueCheckpoint(options.store(), orgId, signer);
           failedAt.delete(orgId);
           diag.debug(`checkpoint for org ${orgId}: tree size ${cp.tree_size}`);
+          try {
+            options.onIssued?.(cp);
+          } catch (err) {
+            diag.once('checkpoint:onIssued', 'warn', 'a checkpoint listener failed', err);
+          }
         } catch (err) {
           const now = (uncovered.get(orgId) ?? 0) + pending;
           uncovered.set(orgId, now);

@@ -6,7 +6,7 @@
 import type { Env } from '../config/index.js';
 import { appendInStatement } from '../ledger/index.js';
 import { createRecorder, type StoreRecorder } from '../record/index.js';
-import { selfEgress } from '../scope/index.js';
+import { selfEgress, traceCheckpointIssued } from '../scope/index.js';
 import { closeDefaultStore, getDefaultStore } from '../store/index.js';
 import { createTrustedSetCache, type TrustedSetCache } from '../trust/index.js';
 import { type CheckpointScheduler, createCheckpointScheduler } from './checkpoints.js';
@@ -22,7 +22,19 @@ export interface Pipeline {
 
 export function createPipeline(env: Env, refreshMs: number): Pipeline {
   const gate = createTrustedSetCache({ store: getDefaultStore, refreshMs, runOutsideScope: selfEgress });
-  const checkpoints = createCheckpointScheduler({ store: getDefaultStore, env, runOutsideScope: selfEgress });
+  const checkpoints = createCheckpointScheduler({
+    store: getDefaultStore,
+    env,
+    runOutsideScope: selfEgress,
+    onIssued: (cp) =>
+      traceCheckpointIssued({
+        orgId: cp.org_id,
+        treeSize: cp.tree_size,
+        rootHash: cp.root_hash,
+        keyId: cp.key_id,
+        timestamp: cp.timestamp,
+      }),
+  });
   const recorder = createRecorder({
     store: getDefaultStore,
     runOutsideScope: selfEgress,

@@ -19,12 +19,18 @@ import { readRecorderConfig } from '../record/config.js';
 import type { CallRecording, Recorder } from '../record/types.js';
 import {
   activeScope,
+  enterDispatch,
+  exitDispatch,
   otelWiring,
   readScopeOptions,
+  type SpanScopeRule,
   scheduleEnsureOtel,
   setupScopes,
   shutdownScopes,
   spanWarnings,
+  traceBlocked,
+  traceRecorded,
+  traceRecordStarted,
   wireForSpanMapping,
 } from '../scope/index.js';
 import { readCheckpointConfig } from './checkpoint-config.js';
@@ -36,6 +42,12 @@ const DEFAULT_TRUST_REFRESH_MS = 5_000;
 export interface StartOptions {
   /** Settings source; defaults to process.env. */
   env?: Env;
+  /**
+   * Span mapping rules (which spans of agent frameworks are scopes); replace what
+   * PROVABLY_SCOPE_ATTRIBUTES / PROVABLY_SCOPE_FROM_GENAI select. Include
+   * `...DEFAULT_SPAN_SCOPES` to keep the defaults. Invalid rules → ProvablyConfigError.
+   */
+  spanScopes?: readonly SpanScopeRule[];
 }
 
 function unrecordable(url: string): CallRecording {
@@ -66,6 +78,7 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   // Every setting is checked now, so a misconfigured preload stops at start, not at the first call.
   const orgId = defaultOrgId(env);
   const scopeOptions = readScopeOptions(env);
+  if (options.spanScopes !== undefined) scopeOptions.spanScopes = options.spanScopes;
   const refreshMs = readPositiveInt(env, 'PROVABLY_TRUST_REFRESH_MS', DEFAULT_TRUST_REFRESH_MS);
   const startEnabled = readFlag(env, 'PROVABLY_ENABLED', true);
   readRecorderConfig(env);
@@ -152,6 +165,14 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
     resolveScope: () => (c.enabled ? activeScope() : undefined),
     orgId: () => orgId,
     egress: { proxies: egress.proxies.map((p) => p.origin), unixSockets: egress.unixSockets },
+    // Governed calls in the application's traces (span events, record id on client spans).
+    traces: {
+      recorded: (scope, row) => traceRecorded(scope, { ...row, recordId: row.id }),
+      blocked: traceBlocked,
+      started: traceRecordStarted,
+      enterDispatch,
+      exitDispatch: (token) => exitDispatch(token as ReturnType<typeof enterDispatch>),
+    },
   });
   installController(c);
   if (!startEnabled) c.enabled = false;

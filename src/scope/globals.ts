@@ -11,6 +11,7 @@
  * itself (see wiring.ts).
  */
 import type { ContextManager, Span, TracerProvider } from '@opentelemetry/api';
+import type { CompiledRule } from './rules.js';
 import type { OtelWiringMode, ScopeSetupOptions } from './types.js';
 
 /** Key of the API's global registry (major version 1). */
@@ -78,6 +79,16 @@ export interface SharedScopeState {
   options: Required<Pick<ScopeSetupOptions, 'otelSdk' | 'scopeFromGenAi' | 'defaultAgentId'>> &
     Pick<ScopeSetupOptions, 'traceExport'>;
   optionsGiven: boolean;
+  /**
+   * The span mapping rules in force (rules.ts), compiled from `spanScopes` or the GenAI flag:
+   * empty = only `provably.*` attributes make a scope.
+   */
+  spanRules: readonly CompiledRule[];
+  /**
+   * The record a transport is handing to the next dispatcher layer right now (synchronously):
+   * an HTTP client span another instrumentation starts meanwhile is that call's (trace-events.ts).
+   */
+  dispatching: { recordId: string } | undefined;
   /** Live span → its parent span, filled by the span processor (weak: nothing to clean up). */
   readonly parentOf: WeakMap<object, object>;
   wiring: {
@@ -100,6 +111,8 @@ function createState(): SharedScopeState {
   return {
     options: { otelSdk: 'auto', scopeFromGenAi: false, defaultAgentId: 'agent' },
     optionsGiven: false,
+    spanRules: [],
+    dispatching: undefined,
     parentOf: new WeakMap(),
     wiring: { mode: 'pending' },
     visibility: { warnings: 0, keys: [] },
@@ -111,6 +124,7 @@ export const sharedState: SharedScopeState = (() => {
   if (existing !== undefined) {
     // Made by another copy of this module, possibly one from before this field existed.
     existing.visibility ??= { warnings: 0, keys: [] };
+    existing.spanRules ??= [];
     return existing;
   }
   const created = createState();

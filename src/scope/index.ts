@@ -32,15 +32,27 @@ export { agentRun, interceptContext, selfEgress } from './context.js';
 export { provablySpanProcessor } from './processor.js';
 export { activeScope } from './resolve.js';
 export { processScope, setProcessScope } from './root.js';
+export { compileRules, DEFAULT_SPAN_SCOPES, parseScopeAttributes, type SpanScopeRule } from './rules.js';
 export {
   DEFAULT_AGENT_ID,
   readScopeOptions,
   scopeOptions,
   setupScopes,
+  spanMappingOn,
   traceExportRequested,
 } from './setup.js';
 export { activeSpanIds } from './span-ids.js';
 export { wireForSpanMapping } from './span-mapping.js';
+export {
+  type CheckpointEventInfo,
+  enterDispatch,
+  exitDispatch,
+  type InterceptEventInfo,
+  TRACE_EVENTS,
+  traceBlocked,
+  traceRecorded,
+  traceRecordStarted,
+} from './trace-events.js';
 export type {
   ActiveScope,
   InterceptContextOptions,
@@ -49,4 +61,10 @@ export type {
   ScopeSetupOptions,
 } from './types.js';
 export { spanWarnings } from './visibility.js';
-export { ensureOtel, otelWiring, scheduleEnsureOtel, shutdownScopes } from './wiring.js';
+export {
+  ensureOtel,
+  otelWiring,
+  scheduleEnsureOtel,
+  shutdownScopes,
+  traceCheckpointIssued,
+} from './wiring.js';

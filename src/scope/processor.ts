@@ -14,6 +14,7 @@ import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span as SdkSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { diag } from '../diag/index.js';
 import { SPAN_KEY, sharedState } from './globals.js';
+import { onSpanStart } from './trace-events.js';
 
 const resolved = Promise.resolve();
 
@@ -37,12 +38,15 @@ export function rememberParent(span: object, parentContext: Context | undefined)
 /**
  * A SpanProcessor to add to the application's TracerProvider / NodeSDK (`spanProcessors`) when the
  * application owns OpenTelemetry, so that scopes set on its spans (or on agent-framework spans)
- * are inherited by their descendants. Cheap: one WeakMap write per span start.
+ * are inherited by their descendants, and HTTP client spans of governed calls carry
+ * `provably.record_id`. Cheap: one WeakMap write per span start.
  */
 export function provablySpanProcessor(): SpanProcessor {
   return {
     onStart(span: SdkSpan, parentContext: Context): void {
       rememberParent(span, parentContext);
+      // An HTTP client span started inside a governed dispatch gets its record id.
+      onSpanStart(span);
     },
     onEnd(_span: ReadableSpan): void {},
     forceFlush: () => resolved,

@@ -8,8 +8,8 @@
  *   1. a selfEgress frame in the context → undefined (explicit pass-through);
  *   2. walk from the ACTIVE span up its ancestors (as remembered by the span processor), stopping
  *      at the span of the innermost interceptContext: the first span whose attributes carry
- *      `provably.agent_id` + `provably.action_name` (or, with the GenAI mapping on,
- *      `gen_ai.tool.name`) is the scope. Attributes are read at call time, so attributes set
+ *      `provably.agent_id` + `provably.action_name` (or match a span mapping rule, rules.ts) is
+ *      the scope. Attributes are read at call time, so attributes set
  *      after the span started count;
  *   3. otherwise the innermost interceptContext frame, if any, is the scope.
  *
@@ -26,7 +26,7 @@
  */
 import type { Attributes, Context, Span } from '@opentelemetry/api';
 import { diag } from '../diag/index.js';
-import { GEN_AI_ATTRIBUTES, SCOPE_ATTRIBUTES } from './attributes.js';
+import { SCOPE_ATTRIBUTES } from './attributes.js';
 import {
   FRAME_KEY,
   type Frame,
@@ -36,7 +36,9 @@ import {
   sharedState,
 } from './globals.js';
 import { processScope } from './root.js';
+import type { CompiledRule } from './rules.js';
 import { scopeOptions } from './setup.js';
+import { noteScopeSpans } from './trace-events.js';
 import type { ActiveScope } from './types.js';
 import { scheduleEnsureOtel } from './wiring.js';
 
@@ -46,8 +48,6 @@ const MAX_ANCESTORS = 128;
 const AGENT = SCOPE_ATTRIBUTES.agentId;
 const ACTION = SCOPE_ATTRIBUTES.actionName;
 const INDEX = SCOPE_ATTRIBUTES.interceptIndex;
-const TOOL = GEN_AI_ATTRIBUTES.toolName;
-const AGENT_NAME = GEN_AI_ATTRIBUTES.agentName;
 
 const TRACE_ID = /^[0-9a-f]{32}$/i;
 const SPAN_ID = /^[0-9a-f]{16}$/i;
@@ -66,7 +66,7 @@ export function activeScope(ctx?: Context): ActiveScope | undefined {
       if (cm === undefined) {
         // GenAI mapping in a process without OpenTelemetry: the framework's tool spans need a
         // registered provider to exist at all, so the first scope check is the first need.
-        if (sharedState.options.scopeFromGenAi && sharedState.wiring.mode === 'pending') scheduleEnsureOtel();
+        if (sharedState.spanRules.length > 0 && sharedState.wiring.mode === 'pending') scheduleEnsureOtel();
         return processScope();
       }
       c = cm.active();
@@ -116,15 +116,17 @@ function resolve(active: Span | undefined, frame: Frame | undefined): ActiveScop
   const scopeFrame = frame as ScopeFrame | undefined;
   const boundary = scopeFrame?.boundary;
   if (!sharedState.optionsGiven) scopeOptions();
-  const genAi = sharedState.options.scopeFromGenAi;
+  const rules = sharedState.spanRules;
   const parentOf = sharedState.parentOf;
   let s: object | undefined = active;
   for (let depth = 0; s !== undefined && s !== boundary && depth < MAX_ANCESTORS; depth++) {
-    const found = scopeOfSpan(s, genAi, scopeFrame);
-    if (found !== undefined) return withIds(found, active);
+    const found = scopeOfSpan(s, rules, scopeFrame);
+    if (found !== undefined) return noteScopeSpans(withIds(found, active), s, active);
     s = parentOf.get(s);
   }
-  return scopeFrame === undefined ? undefined : withIds(scopeFrame, active);
+  return scopeFrame === undefined
+    ? undefined
+    : noteScopeSpans(withIds(scopeFrame, active), scopeFrame.boundary, active);
 }
 
 function attributesOf(span: object): Attributes | undefined {
@@ -136,7 +138,11 @@ function nonEmpty(v: unknown): v is string {
   return typeof v === 'string' && v.trim() !== '';
 }
 
-function scopeOfSpan(span: object, genAi: boolean, frame: ScopeFrame | undefined): Found | undefined {
+function scopeOfSpan(
+  span: object,
+  rules: readonly CompiledRule[],
+  frame: ScopeFrame | undefined,
+): Found | undefined {
   const attrs = attributesOf(span);
   if (attrs === undefined) return undefined;
   const agentId = attrs[AGENT];
@@ -144,39 +150,47 @@ function scopeOfSpan(span: object, genAi: boolean, frame: ScopeFrame | undefined
   if (nonEmpty(agentId) && nonEmpty(actionName)) {
     return { agentId, actionName, interceptIndex: interceptIndexOf(attrs[INDEX]) };
   }
-  if (genAi) {
-    const tool = attrs[TOOL];
-    if (nonEmpty(tool)) {
-      const agentName = attrs[AGENT_NAME];
-      return {
-        agentId: nonEmpty(agentName) ? agentName : inheritedAgent(span, frame),
-        actionName: tool,
-        interceptIndex: null,
-      };
-    }
+  for (const rule of rules) {
+    const action = attrs[rule.action];
+    if (!nonEmpty(action) || !conditionsHold(attrs, rule)) continue;
+    return { agentId: agentOf(span, attrs, rule, frame), actionName: action, interceptIndex: null };
   }
   return undefined;
 }
 
+function conditionsHold(attrs: Attributes, rule: CompiledRule): boolean {
+  for (const [name, expected] of rule.when) {
+    const v = attrs[name];
+    if (expected === true ? !nonEmpty(v) : v !== expected) return false;
+  }
+  return true;
+}
+
 /**
- * Agent of a GenAI tool span without `gen_ai.agent.name`: the nearest ancestor's
- * `provably.agent_id` or `gen_ai.agent.name` (an agent span typically encloses its tool spans),
- * then the enclosing interceptContext's agent, then the configured default.
+ * Agent of a span a rule made a scope: the rule's agent attributes on the span itself, then on
+ * each ancestor (an agent span typically encloses its tool spans), nearest first; then the
+ * enclosing interceptContext's agent, then the rule's default, then the configured default.
  */
-function inheritedAgent(span: object, frame: ScopeFrame | undefined): string {
+function agentOf(span: object, attrs: Attributes, rule: CompiledRule, frame: ScopeFrame | undefined): string {
+  const own = firstAgent(attrs, rule.agent);
+  if (own !== undefined) return own;
   const boundary = frame?.boundary;
   let s = sharedState.parentOf.get(span);
   for (let depth = 0; s !== undefined && s !== boundary && depth < MAX_ANCESTORS; depth++) {
-    const attrs = attributesOf(s);
-    if (attrs !== undefined) {
-      const agentId = attrs[AGENT];
-      if (nonEmpty(agentId)) return agentId;
-      const agentName = attrs[AGENT_NAME];
-      if (nonEmpty(agentName)) return agentName;
-    }
+    const a = attributesOf(s);
+    const found = a === undefined ? undefined : firstAgent(a, rule.agent);
+    if (found !== undefined) return found;
     s = sharedState.parentOf.get(s);
   }
-  return frame?.agentId ?? sharedState.options.defaultAgentId;
+  return frame?.agentId ?? rule.defaultAgent ?? sharedState.options.defaultAgentId;
+}
+
+function firstAgent(attrs: Attributes, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const v = attrs[name];
+    if (nonEmpty(v)) return v;
+  }
+  return undefined;
 }
 
 function interceptIndexOf(v: unknown): number | null {

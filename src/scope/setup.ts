@@ -7,6 +7,7 @@ import { splitList } from '../config/list.js';
 import { diag } from '../diag/index.js';
 import { ProvablyConfigError } from '../errors/index.js';
 import { sharedState } from './globals.js';
+import { type CompiledRule, compileRules, DEFAULT_SPAN_SCOPES, parseScopeAttributes } from './rules.js';
 import type { OtelSdkMode, ScopeSetupOptions } from './types.js';
 
 export const DEFAULT_AGENT_ID = 'agent';
@@ -15,6 +16,8 @@ export const DEFAULT_AGENT_ID = 'agent';
  * Reads the scope options from the environment:
  * - `PROVABLY_OTEL_SDK`: `auto` (default) or `off`;
  * - `PROVABLY_SCOPE_FROM_GENAI`: 1/0, true/false, yes/no, on/off (default off);
+ * - `PROVABLY_SCOPE_ATTRIBUTES`: span mapping rules (rules.ts syntax); replaces what
+ *   PROVABLY_SCOPE_FROM_GENAI selects (write `defaults;` in it to keep the default rules);
  * - `PROVABLY_DEFAULT_AGENT_ID`: agent id for GenAI tool spans without an agent name (default `agent`);
  * - `OTEL_TRACES_EXPORTER` (standard): set to anything but `none` → `traceExport` (unless
  *   `OTEL_SDK_DISABLED=true`).
@@ -33,12 +36,15 @@ export function readScopeOptions(env: Env = process.env): ScopeSetupOptions {
     otelSdk = rawSdk;
   }
   const agent = env.PROVABLY_DEFAULT_AGENT_ID?.trim();
-  return {
+  const spanScopes = parseScopeAttributes(env.PROVABLY_SCOPE_ATTRIBUTES);
+  const options: ScopeSetupOptions = {
     otelSdk,
     scopeFromGenAi: readFlag(env, 'PROVABLY_SCOPE_FROM_GENAI', false),
     defaultAgentId: agent === undefined || agent === '' ? DEFAULT_AGENT_ID : agent,
     traceExport: traceExportRequested(env),
   };
+  if (spanScopes !== undefined) options.spanScopes = spanScopes;
+  return options;
 }
 
 /** True when the standard OTEL_* variables ask for trace export (and the SDK is not disabled). */
@@ -65,6 +71,7 @@ export function setupScopes(options: Partial<ScopeSetupOptions> = {}): void {
     scopeFromGenAi = false,
     defaultAgentId = DEFAULT_AGENT_ID,
     traceExport,
+    spanScopes,
   } = options;
   if (otelSdk !== 'auto' && otelSdk !== 'off') {
     throw new ProvablyConfigError('otelSdk', `expected 'auto' or 'off', got ${JSON.stringify(otelSdk)}`);
@@ -84,13 +91,26 @@ export function setupScopes(options: Partial<ScopeSetupOptions> = {}): void {
   if (traceExport !== undefined && typeof traceExport !== 'boolean') {
     throw new ProvablyConfigError('traceExport', `expected a boolean, got ${JSON.stringify(traceExport)}`);
   }
+  const rules: readonly CompiledRule[] =
+    spanScopes !== undefined
+      ? compileRules(spanScopes)
+      : scopeFromGenAi
+        ? compileRules(DEFAULT_SPAN_SCOPES, 'DEFAULT_SPAN_SCOPES')
+        : [];
   if (sharedState.wiring.mode !== 'pending' && otelSdk !== sharedState.options.otelSdk) {
     diag.warn(
       `setupScopes: otelSdk=${otelSdk} ignored, OpenTelemetry is already wired (${sharedState.wiring.mode})`,
     );
   }
   sharedState.options = { otelSdk, scopeFromGenAi, defaultAgentId, traceExport };
+  sharedState.spanRules = rules;
   sharedState.optionsGiven = true;
+}
+
+/** Whether any span mapping rule is in force (spans of other tracers can be scopes). */
+export function spanMappingOn(): boolean {
+  if (!sharedState.optionsGiven) scopeOptions();
+  return sharedState.spanRules.length > 0;
 }
 
 /** The options in force; reads the environment once if setupScopes was never called. */

@@ -11,18 +11,19 @@
  * reports at start (visibility.ts).
  */
 import { otelRegistry } from './globals.js';
-import { scopeOptions } from './setup.js';
+import { scopeOptions, spanMappingOn } from './setup.js';
 import { checkApplicationApis, warnSpanVisibility } from './visibility.js';
 import { ensureOtel } from './wiring.js';
 
 /**
- * Called by the register entry at preload. Does nothing unless the GenAI mapping is on; then
+ * Called by the register entry at preload. Does nothing unless span mapping rules are in force
+ * (PROVABLY_SCOPE_FROM_GENAI=1, PROVABLY_SCOPE_ATTRIBUTES, `spanScopes`); then
  * wires OpenTelemetry now (as ensureOtel would at first need) and warns about every way spans
  * could still go unseen. Never throws.
  */
 export function wireForSpanMapping(): void {
   const options = scopeOptions();
-  if (!options.scopeFromGenAi) return;
+  if (!spanMappingOn()) return;
   const before = otelRegistry();
   const registeredBefore = before?.context !== undefined || before?.trace !== undefined;
   if (options.otelSdk === 'off' && !registeredBefore) {

@@ -1,3 +1,5 @@
+import type { SpanScopeRule } from './rules.js';
+
 /**
  * What "inside a provably scope" resolves to at the moment a request is created. Read
  * synchronously by the transport adapters; everything else about OpenTelemetry stays in
@@ -30,8 +32,16 @@ export type OtelSdkMode = 'auto' | 'off';
 /** How scopes are resolved and how OpenTelemetry is wired; given by the register entry. */
 export interface ScopeSetupOptions {
   otelSdk: OtelSdkMode;
-  /** Treat spans carrying `gen_ai.tool.name` as scopes (action = tool name). */
+  /**
+   * Treat spans of the OpenTelemetry GenAI conventions and `ai`'s legacy `ai.toolCall` spans as
+   * scopes (the default span mapping rules, DEFAULT_SPAN_SCOPES). Ignored when `spanScopes` is given.
+   */
   scopeFromGenAi: boolean;
+  /**
+   * The span mapping rules (rules.ts); include `...DEFAULT_SPAN_SCOPES` to keep the defaults.
+   * When given (even empty) it replaces what `scopeFromGenAi` would select.
+   */
+  spanScopes?: readonly SpanScopeRule[];
   /** Agent id for GenAI tool spans when no `gen_ai.agent.name` is found. */
   defaultAgentId: string;
   /**

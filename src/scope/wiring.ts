@@ -36,6 +36,7 @@ import { watchForHandover } from './handover.js';
 import { loadSync } from './load.js';
 import { provablySpanProcessor, rememberParent } from './processor.js';
 import { scopeOptions, traceExportRequested } from './setup.js';
+import { type CheckpointEventInfo, onSpanStart, traceCheckpoint } from './trace-events.js';
 import type { OtelWiringMode } from './types.js';
 import { packageJsonOf, warnSpanVisibility } from './visibility.js';
 
@@ -126,6 +127,20 @@ export function scopeTracer(): Tracer | undefined {
     }
   }
   return wiring.privateProvider?.getTracer(TRACER_NAME, VERSION) ?? undefined;
+}
+
+/**
+ * A checkpoint was issued: traced on a span of its own through the registered provider, when
+ * provably's spans are exported (see trace-events.ts). Never throws.
+ */
+export function traceCheckpointIssued(info: CheckpointEventInfo): void {
+  let tracer: Tracer | undefined;
+  try {
+    tracer = registeredTracerProvider()?.getTracer(TRACER_NAME, VERSION);
+  } catch (err) {
+    diag.once('scope.checkpoint-tracer', 'warn', 'no tracer for checkpoint spans', err);
+  }
+  traceCheckpoint(info, tracer);
 }
 
 /**
@@ -271,6 +286,7 @@ function parentTrackingTracer(inner: Tracer, api: typeof OtelApi): Tracer {
     const parentContext = ctx ?? api.context.active();
     const span = inner.startSpan(name, options, parentContext);
     if (options?.root !== true) rememberParent(span, parentContext);
+    onSpanStart(span);
     return span;
   };
   // Same argument forms as the SDK's: (fn) | (options, fn) | (options, context, fn).
