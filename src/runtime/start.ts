@@ -21,6 +21,7 @@ import {
   activeScope,
   enterDispatch,
   exitDispatch,
+  flushScopesAtExitByCaller,
   otelWiring,
   readScopeOptions,
   type SpanScopeRule,
@@ -194,10 +195,15 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   // 'beforeExit', and its governed calls must still be recorded; the embedded store's lock is
   // released at exit.
   let flushing = false;
+  flushScopesAtExitByCaller();
   process.on('beforeExit', () => {
     if (flushing) return;
     flushing = true;
-    Promise.all([pipeline?.flush(), shutdownScopes()])
+    // Rows and checkpoints first, then the span exporter: a checkpoint issued by the flush is
+    // traced (provably.checkpoint) and must still find the exporter running.
+    Promise.resolve(pipeline?.flush())
+      .catch((err: unknown) => diag.warn('flushing rows at exit did not complete cleanly', err))
+      .then(() => shutdownScopes())
       .catch((err: unknown) => diag.warn('flushing at exit did not complete cleanly', err))
       .finally(() => {
         flushing = false;

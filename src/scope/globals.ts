@@ -100,6 +100,8 @@ export interface SharedScopeState {
     privateProvider?: TracerProvider | null | undefined;
     /** Flush/shutdown of what provably started (sdk-node, its own provider). */
     shutdown?: (() => Promise<void>) | undefined;
+    /** runtime/start.ts shuts the export SDK down at exit (after its last checkpoint). */
+    exitFlushedByRuntime?: boolean;
   };
   /** Span-visibility problems reported (see visibility.ts): how many, and their keys. */
   visibility: { warnings: number; keys: string[] };

@@ -63,6 +63,7 @@ export type {
 export { spanWarnings } from './visibility.js';
 export {
   ensureOtel,
+  flushScopesAtExitByCaller,
   otelWiring,
   scheduleEnsureOtel,
   shutdownScopes,

@@ -87,6 +87,11 @@ export function scheduleEnsureOtel(): void {
   }).unref();
 }
 
+/** The caller (the running provably) flushes and shuts down the export SDK at exit itself. */
+export function flushScopesAtExitByCaller(): void {
+  sharedState.wiring.exitFlushedByRuntime = true;
+}
+
 /** How OpenTelemetry was wired for scopes ('pending' until the first scope was needed). */
 export function otelWiring(): OtelWiringMode {
   return sharedState.wiring.mode;
@@ -258,7 +263,11 @@ function startExportSdk(): OtelWiringMode | undefined {
     return done;
   };
   sharedState.wiring.shutdown = shutdown;
-  process.once('beforeExit', () => void shutdown());
+  // The running provably (runtime/start.ts) shuts this down itself at exit, AFTER its last rows
+  // and checkpoint (whose span must still be exported); alone, provably's scopes do it here.
+  process.once('beforeExit', () => {
+    if (!sharedState.wiring.exitFlushedByRuntime) void shutdown();
+  });
   return 'standalone-export';
 }
 
