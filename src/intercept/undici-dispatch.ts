@@ -105,9 +105,12 @@ export function makeDispatch(copy: CopyDispatch): DispatchFn {
       if (governedOpts.has(opts as object)) {
         const previous = currentBinding;
         currentBinding = governedOpts.get(opts as object);
+        // A queued request drained later is created here: its client span is still this record's.
+        const traced = enterTrace(currentBinding?.capture.recordId);
         try {
           return original.call(this, opts, handler);
         } finally {
+          exitTrace(traced);
           currentBinding = previous;
         }
       }

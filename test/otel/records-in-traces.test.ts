@@ -87,7 +87,7 @@ describeE2E('records in traces', (backend) => {
         'provably.action_name': 'lookup',
       });
 
-      const rows = await store.rows();
+      const rows = await store.rows({ actionName: 'lookup' });
       expect(rows).toHaveLength(2);
       const intercepts = scopeSpan.events.filter((e) => e.name === 'provably.intercept');
       expect(intercepts).toHaveLength(2);
@@ -120,13 +120,22 @@ describeE2E('records in traces', (backend) => {
         'provably.action_name': 'lookup',
       });
 
-      // Issued at exit, on a span of its own, covering both leaves.
+      // Residual limit: the fire-and-forget call's row was committed after its scope span ended,
+      // so that span carries no event; the row still names the span.
+      const fire = spans.filter((s) => s.name === 'provably fire');
+      expect(fire).toHaveLength(1);
+      expect(fire[0]?.events.filter((e) => e.name === 'provably.intercept')).toEqual([]);
+      const fired = await store.rows({ actionName: 'fire' });
+      expect(fired).toHaveLength(1);
+      expect(fired[0]?.spanId).toBe(fire[0]?.spanId);
+
+      // Issued at exit, on a span of its own, covering all three leaves.
       const checkpoints = spans.filter((s) => s.name === 'provably checkpoint');
       expect(checkpoints.length).toBeGreaterThanOrEqual(1);
       const last = checkpoints[checkpoints.length - 1] as ReceivedSpan;
       expect(last.parentSpanId).toBe('');
       const cpEvent = last.events.find((e) => e.name === 'provably.checkpoint');
-      expect(cpEvent?.attributes).toMatchObject({ 'provably.org_id': store.orgId, 'provably.tree_size': 2 });
+      expect(cpEvent?.attributes).toMatchObject({ 'provably.org_id': store.orgId, 'provably.tree_size': 3 });
       expect(cpEvent?.attributes['provably.root_hash']).toMatch(/^[0-9a-f]{64}$/);
       expect(typeof cpEvent?.attributes['provably.key_id']).toBe('string');
       const stored = await store.withStore((s) =>
