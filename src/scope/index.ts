@@ -14,9 +14,13 @@
  *   descendant spans when the provider runs provably's span processor — provably's own
  *   standalone provider does; an application-owned provider needs `provablySpanProcessor()`
  *   in its `spanProcessors`.
- * - GenAI mapping (opt-in): `gen_ai.tool.name` spans are scopes, agent from
- *   `gen_ai.agent.name` on the span or an ancestor, else the enclosing interceptContext's
- *   agent, else `defaultAgentId`.
+ * - Span mapping rules (opt-in, rules.ts): spans of other tracers matching a rule are scopes
+ *   (action from the rule's attribute, agent from its agent attributes on the span or an
+ *   ancestor, else the enclosing interceptContext's agent, else the rule's / global default).
+ *   The default rules (GenAI conventions, `ai`'s legacy `ai.toolCall`) are what
+ *   PROVABLY_SCOPE_FROM_GENAI=1 turns on; PROVABLY_SCOPE_ATTRIBUTES / `spanScopes` replace them.
+ * - Records in traces (trace-events.ts): span events for recorded and blocked calls, the record
+ *   id on HTTP client spans, a span per checkpoint issued.
  *
  * Wiring (b), the application owns OpenTelemetry: start your SDK whenever you like — before
  * the first scope, or later (it takes over from provably's registration, see handover.ts) — or
