@@ -24,6 +24,7 @@ afterAll(() => receiver.close());
 interface CallResults {
   fetched: Settled<{ status: number; body: string }>;
   viaHttp: Settled<{ status: number; body: string }>;
+  viaUndici?: Settled<{ status: number; body: string }>;
   blocked: Settled;
 }
 
@@ -148,17 +149,27 @@ describeE2E('records in traces', (backend) => {
     }, 120_000);
   }
 
-  for (const protocol of ['proto', 'http'] as const) {
-    it(`app-owned SDK (undici + http instrumentations, OTLP ${protocol}): client spans carry provably.record_id; tool span → client span → row → leaf`, async () => {
+  for (const [protocol, undiciPackage] of [
+    ['proto', 'undici'],
+    ['http', 'undici'],
+    ['proto', 'undici7'],
+  ] as const) {
+    it(`app-owned SDK (undici + http instrumentations, OTLP ${protocol}, npm ${undiciPackage}): client spans carry provably.record_id; tool span → client span → row → leaf`, async () => {
       const store = await stores.fresh();
       await store.trust(`${servers.trusted.url}/json`);
       const start = receiver.spans.length;
       // biome-ignore lint/suspicious/noExplicitAny: the fixture's JSON report, checked field by field.
       const run = await runAgent<CallResults & { spans: any[] }>('traces-app-sdk.cjs', {
-        env: store.env({ ...servers.env, OTLP_URL: receiver.url, OTLP_PROTOCOL: protocol }),
+        env: store.env({
+          ...servers.env,
+          OTLP_URL: receiver.url,
+          OTLP_PROTOCOL: protocol,
+          UNDICI_PACKAGE: undiciPackage,
+        }),
       });
       expect(run.result.fetched).toMatchObject({ ok: true, value: { status: 200 } });
       expect(run.result.viaHttp).toMatchObject({ ok: true, value: { status: 200 } });
+      expect(run.result.viaUndici).toMatchObject({ ok: true, value: { status: 200 } });
       expect(run.result.blocked.ok).toBe(false);
 
       const memory = run.result.spans as {
@@ -180,15 +191,16 @@ describeE2E('records in traces', (backend) => {
       expect(scope).toHaveLength(1);
       const scopeSpan = scope[0] as ReceivedSpan;
       const clients = exported.filter((s) => s.kind === CLIENT && s.parentSpanId === scopeSpan.spanId);
-      // fetch (undici) and http.get (http). The blocked fetch has none: provably refuses it in the
-      // dispatcher, before undici creates the request instrumentation-undici would trace.
-      expect(clients.length).toBe(2);
-      expect(memory.filter((s) => s.kind === SDK_CLIENT)).toHaveLength(2);
+      // fetch (bundled undici), http.get (http), undici.request (npm undici). The blocked fetch has
+      // none: provably refuses it in the dispatcher, before undici creates the request
+      // instrumentation-undici would trace.
+      expect(clients.length).toBe(3);
+      expect(memory.filter((s) => s.kind === SDK_CLIENT)).toHaveLength(3);
 
       const rows = await store.rows();
-      expect(rows).toHaveLength(2);
+      expect(rows).toHaveLength(3);
       const marked = clients.filter((c) => c.attributes['provably.record_id'] !== undefined);
-      expect(marked).toHaveLength(2);
+      expect(marked).toHaveLength(3);
       // Walk from the exported data only: tool span → client span → record id → row → leaf.
       for (const client of marked) {
         const recordId = client.attributes['provably.record_id'] as string;
@@ -204,10 +216,17 @@ describeE2E('records in traces', (backend) => {
         expect(event?.attributes['provably.body_sha256']).toBe(row?.bodySha256);
         expect(await leafIndexOf(store, recordId)).not.toBeNull();
       }
-      // One client span per instrumentation: the fetch's and the http.get's got different records.
-      expect(new Set(marked.map((c) => c.attributes['provably.record_id'])).size).toBe(2);
-      const viaUndici = marked.find((c) => String(c.attributes['url.full'] ?? '').includes('via=fetch'));
-      expect(viaUndici, 'the undici client span carries the fetch record').toBeDefined();
+      // One client span per call, each carrying its own call's record.
+      for (const via of ['fetch', 'http', 'undici']) {
+        const span = marked.find((c) =>
+          String(c.attributes['url.full'] ?? c.attributes['http.url'] ?? '').endsWith(`via=${via}`),
+        );
+        const row = rows.find((r) => r.url.endsWith(`via=${via}`));
+        expect(row, `row of the ${via} call`).toBeDefined();
+        expect(span?.attributes['provably.record_id'], `the ${via} client span carries its record`).toBe(
+          row?.id,
+        );
+      }
       expect(scopeSpan.events.filter((e) => e.name === 'provably.blocked')).toHaveLength(1);
     }, 120_000);
   }
