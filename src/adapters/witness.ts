@@ -1,0 +1,26 @@
+/**
+ * Blocks made during one tool call, even when the framework swallowed the error.
+ *
+ * @openai/agents catches a tool's error and hands the model a fixed text, so the adapter never
+ * sees the refusal in what the tool returns. provably's block errors note themselves, as they are
+ * made, to the AsyncLocalStorage installed at this global symbol (src/errors); a tool call run
+ * inside `witnessBlocks` collects the ones made in its async context. Symbol.for shares one
+ * storage between the ESM preload and a CommonJS copy of provably in the same process.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+const BLOCK_WITNESS = Symbol.for('provably.block-witness.v1');
+
+function storage(): AsyncLocalStorage<Error[]> {
+  const slot = globalThis as Record<symbol, unknown>;
+  const existing = slot[BLOCK_WITNESS];
+  if (existing instanceof AsyncLocalStorage) return existing as AsyncLocalStorage<Error[]>;
+  const created = new AsyncLocalStorage<Error[]>();
+  Object.defineProperty(globalThis, BLOCK_WITNESS, { value: created, configurable: true });
+  return created;
+}
+
+/** Runs `fn`, collecting into `seen` the block errors made in its async context. */
+export function witnessBlocks<T>(seen: Error[], fn: () => T): T {
+  return storage().run(seen, fn);
+}
