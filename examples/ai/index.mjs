@@ -1,6 +1,6 @@
 // `node examples/ai/index.mjs` — the `ai` SDK (Vercel AI SDK) + @ai-sdk/openai, governed with
 // one line: `tools: governTools({ … }, { agentId })` from provably/ai.
-import { isLauncher, launch, example } from '../fake-llm/harness.mjs';
+import { example, isLauncher, launch } from '../fake-llm/harness.mjs';
 
 if (isLauncher) {
   await launch(import.meta.url);
