@@ -16,7 +16,8 @@ if (isLauncher) {
     get_weather: tool({
       description: 'The weather forecast for a city',
       inputSchema: z.object({ city: z.string() }),
-      execute: async ({ city }) => (await fetch(`${weatherUrl}/weather?city=${encodeURIComponent(city)}`)).json(),
+      execute: async ({ city }) =>
+        (await fetch(`${weatherUrl}/weather?city=${encodeURIComponent(city)}`)).json(),
     }),
     post_note: tool({
       description: 'Save a note online',

@@ -39,7 +39,12 @@ export const isLauncher = process.env[CHILD] !== '1';
 
 export async function launch(moduleUrl) {
   const work = mkdtempSync(join(tmpdir(), 'provably-example-'));
-  const weather = await target((_req, body) => ({ city: 'Lisbon', forecast: 'sunny', tempC: 21, asked: body }));
+  const weather = await target((_req, body) => ({
+    city: 'Lisbon',
+    forecast: 'sunny',
+    tempC: 21,
+    asked: body,
+  }));
   const paste = await target(() => ({ stored: true }));
   const llm = await startFakeLlm({
     toolCalls: [
@@ -67,7 +72,9 @@ export async function launch(moduleUrl) {
     await run(['--import', 'provably/register', fileURLToPath(moduleUrl)], env);
     console.log(`\n== what the model was told (the fake LLM's last request carried these tool results)`);
     for (const r of llm.requests.at(-1)?.toolResults ?? []) console.log(`  ${r.content}`);
-    console.log(`\n== records (pastebin connections: ${paste.connections}, weather connections: ${weather.connections})`);
+    console.log(
+      `\n== records (pastebin connections: ${paste.connections}, weather connections: ${weather.connections})`,
+    );
     await run([CLI, 'intercepts', 'list'], env);
   } finally {
     await llm.close();
@@ -80,7 +87,9 @@ function run(args, env) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit' });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code}`)),
+    );
   });
 }
 

@@ -12,22 +12,39 @@ if (isLauncher) {
   const { governTools } = await import('provably/langchain');
   const { llmUrl, weatherUrl, pasteUrl, agentId, apiKey } = example();
 
-  const getWeather = tool(async ({ city }) => JSON.stringify(await (await fetch(`${weatherUrl}/weather?city=${city}`)).json()), {
-    name: 'get_weather',
-    description: 'The weather forecast for a city',
-    schema: z.object({ city: z.string() }),
-  });
-  const postNote = tool(async ({ text }) => JSON.stringify(await (await fetch(`${pasteUrl}/notes`, { method: 'POST', body: text })).json()), {
-    name: 'post_note',
-    description: 'Save a note online',
-    schema: z.object({ text: z.string() }),
-  });
+  const getWeather = tool(
+    async ({ city }) => JSON.stringify(await (await fetch(`${weatherUrl}/weather?city=${city}`)).json()),
+    {
+      name: 'get_weather',
+      description: 'The weather forecast for a city',
+      schema: z.object({ city: z.string() }),
+    },
+  );
+  const postNote = tool(
+    async ({ text }) =>
+      JSON.stringify(await (await fetch(`${pasteUrl}/notes`, { method: 'POST', body: text })).json()),
+    {
+      name: 'post_note',
+      description: 'Save a note online',
+      schema: z.object({ text: z.string() }),
+    },
+  );
 
-  const model = new ChatOpenAI({ model: 'fake-model', apiKey, configuration: { baseURL: llmUrl }, streaming: true });
+  const model = new ChatOpenAI({
+    model: 'fake-model',
+    apiKey,
+    configuration: { baseURL: llmUrl },
+    streaming: true,
+  });
   const agent = createAgent({ model, tools: governTools([getWeather, postNote], { agentId }) }); // ← the one line
   await agentRun('travel-agent run', async () => {
-    const stream = await agent.stream({ messages: [{ role: 'user', content: 'What is the weather in Lisbon? Save a note.' }] }, { streamMode: 'messages' });
-    for await (const [chunk] of stream) if (chunk.getType?.() === 'ai' && typeof chunk.content === 'string') process.stdout.write(chunk.content);
+    const stream = await agent.stream(
+      { messages: [{ role: 'user', content: 'What is the weather in Lisbon? Save a note.' }] },
+      { streamMode: 'messages' },
+    );
+    for await (const [chunk] of stream)
+      if (chunk.getType?.() === 'ai' && typeof chunk.content === 'string')
+        process.stdout.write(chunk.content);
     process.stdout.write('\n');
   });
 }

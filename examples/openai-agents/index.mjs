@@ -27,9 +27,14 @@ if (isLauncher) {
     execute: async ({ text }) => (await fetch(`${pasteUrl}/notes`, { method: 'POST', body: text })).json(),
   });
 
-  const agent = governAgent(new Agent({ name: 'travel', model: 'fake-model', tools: [getWeather, postNote] }), { agentId }); // ← the one line
+  const agent = governAgent(
+    new Agent({ name: 'travel', model: 'fake-model', tools: [getWeather, postNote] }),
+    { agentId },
+  ); // ← the one line
   await agentRun('travel-agent run', async () => {
-    const result = await run(agent, 'What is the weather in Lisbon? Save a note about the trip.', { stream: true });
+    const result = await run(agent, 'What is the weather in Lisbon? Save a note about the trip.', {
+      stream: true,
+    });
     for await (const delta of result.toTextStream()) process.stdout.write(delta);
     process.stdout.write('\n');
   });

@@ -107,7 +107,9 @@ export function runGoverned(gov: Governance, name: string, input: unknown, body:
       result = scoped();
     }
   } catch (err) {
-    return Promise.resolve(blockedText(err));
+    // A synchronous throw (a sync body, or a guard refusing bad arguments) settles like an async
+    // one: the blocked text, or a rejection with the error unchanged.
+    return new Promise((resolve) => resolve(blockedText(err)));
   }
   if (isAsyncIterable(result) && !isThenable(result)) return governSteps(gov, name, me, result, blockedText);
   return Promise.resolve(result).then(

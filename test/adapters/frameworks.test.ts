@@ -28,7 +28,11 @@ interface FixtureResult {
 const FRAMEWORKS: { name: string; fixture: string; api: string }[] = [
   { name: '`ai` 7 + @ai-sdk/openai (provably/ai)', fixture: 'ai.mjs', api: 'responses' },
   { name: '@openai/agents (provably/openai-agents)', fixture: 'openai-agents.mjs', api: 'responses' },
-  { name: 'langchain createAgent + @langchain/openai (provably/langchain)', fixture: 'langchain.mjs', api: 'chat' },
+  {
+    name: 'langchain createAgent + @langchain/openai (provably/langchain)',
+    fixture: 'langchain.mjs',
+    api: 'chat',
+  },
   { name: '@anthropic-ai/sdk hand-written loop (governTool)', fixture: 'anthropic.mjs', api: 'anthropic' },
 ];
 
@@ -58,12 +62,12 @@ describeE2E('framework adapters', (backend) => {
       const store = await stores.fresh();
       await store.trust(`${servers.trusted.url}/json`, `${servers.trusted.url}/echo`);
       const llmBefore = llm.requests.length;
-      const untrusted = { connections: servers.untrusted.connections, bytes: servers.untrusted.bytesReceived };
+      const untrusted = {
+        connections: servers.untrusted.connections,
+        bytes: servers.untrusted.bytesReceived,
+      };
 
-      const out = await runFixture(
-        fw.fixture,
-        store.env({ ...servers.env, LLM_URL: llm.url, API_KEY }),
-      );
+      const out = await runFixture(fw.fixture, store.env({ ...servers.env, LLM_URL: llm.url, API_KEY }));
 
       // Wrapping twice returned the same governed tool; the user's original is not changed.
       expect(out).toMatchObject({ sameTool: true, governed: true, originalUntouched: true });
@@ -74,7 +78,9 @@ describeE2E('framework adapters', (backend) => {
       const results = mine[1]?.toolResults.map((r) => r.content) ?? [];
       expect(results).toHaveLength(3);
       const blockedUrl = `${servers.untrusted.url}/json?tool=post_note`;
-      expect(results).toContain(`BLOCKED: ${blockedUrl} is not a trusted endpoint for travel-agent/post_note`);
+      expect(results).toContain(
+        `BLOCKED: ${blockedUrl} is not a trusted endpoint for travel-agent/post_note`,
+      );
       expect(results.filter((r) => r.startsWith('BLOCKED'))).toHaveLength(1);
       // …and the model's answer quotes it (the held stream was released after the first delta).
       expect(out.text).toContain(`BLOCKED: ${blockedUrl}`);
@@ -82,7 +88,9 @@ describeE2E('framework adapters', (backend) => {
 
       // The refused call never reached the untrusted server.
       await servers.untrusted.settle();
-      expect({ connections: servers.untrusted.connections, bytes: servers.untrusted.bytesReceived }).toEqual(untrusted);
+      expect({ connections: servers.untrusted.connections, bytes: servers.untrusted.bytesReceived }).toEqual(
+        untrusted,
+      );
 
       // One row per trusted tool call, each under its own tool; nothing from the LLM; no key.
       const rows = await store.rows();
@@ -90,11 +98,21 @@ describeE2E('framework adapters', (backend) => {
       expect(tagged).toHaveLength(2);
       expect(tagged).toEqual(
         expect.arrayContaining([
-          { agent: 'travel-agent', action: 'get_weather', url: `${servers.trusted.url}/json?tool=get_weather&city=Lisbon` },
-          { agent: 'travel-agent', action: 'get_time', url: `${servers.trusted.url}/echo?tool=get_time&zone=Europe%2FLisbon` },
+          {
+            agent: 'travel-agent',
+            action: 'get_weather',
+            url: `${servers.trusted.url}/json?tool=get_weather&city=Lisbon`,
+          },
+          {
+            agent: 'travel-agent',
+            action: 'get_time',
+            url: `${servers.trusted.url}/echo?tool=get_time&zone=Europe%2FLisbon`,
+          },
         ]),
       );
-      const everything = JSON.stringify(rows, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
+      const everything = JSON.stringify(rows, (_k, v) =>
+        v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v,
+      );
       expect(everything).not.toContain(API_KEY);
       expect(everything).not.toContain(llm.origin);
       // The two parallel calls are separate scopes (each its own span).
@@ -106,7 +124,10 @@ describeE2E('framework adapters', (backend) => {
     const store = await stores.fresh();
     await store.trust(`${servers.trusted.url}/json`, `${servers.trusted.url}/echo`);
     const llmBefore = llm.requests.length;
-    const out = await runFixture('ai.mjs', store.env({ ...servers.env, LLM_URL: llm.url, API_KEY, GATEWAY: '1' }));
+    const out = await runFixture(
+      'ai.mjs',
+      store.env({ ...servers.env, LLM_URL: llm.url, API_KEY, GATEWAY: '1' }),
+    );
     const results = llm.requests[llmBefore + 1]?.toolResults.map((r) => r.content) ?? [];
     expect(results).toContain('BLOCKED by policy: notes may not leave the company');
     expect(out.text).toContain('BLOCKED by policy: notes may not leave the company');
