@@ -74,12 +74,12 @@ export function checkToolName(name: unknown, where: string): string {
 }
 
 /**
- * Runs `body(input)` as one governed call of tool `name`: inside a scope, behind the gateway when
+ * Runs `body()` as one governed call of tool `name`: inside a scope, behind the gateway when
  * there is one. Returns the body's value (a promise), the blocked text when the body threw a
  * block, or, for a body that returns an async iterable (a streaming tool), an iterable whose every
  * step runs in the scope. Other errors propagate unchanged.
  */
-export function runGoverned(gov: Governance, name: string, input: unknown, body: () => unknown): unknown {
+export function runGoverned(gov: Governance, name: string, toolInput: unknown, body: () => unknown): unknown {
   const fallback = { agentId: gov.agentId, actionName: name };
   const blockedText = (err: unknown): string => {
     const blocked = findBlocked(err, fallback);
@@ -100,9 +100,11 @@ export function runGoverned(gov: Governance, name: string, input: unknown, body:
       // A fresh guard per call: the policy must see the tool's arguments only, never the
       // framework's per-call extras (run context, abort signal, message history).
       // The parameter's name is what guard names the argument in the policy's params: `input`.
+      // No other binding in this module may be called `input`: the bundler would rename this one
+      // (test/adapters/frameworks.test.ts checks the params recorded through the built package).
       // biome-ignore lint/correctness/noUnusedFunctionParameters: read by guard through fn.toString().
-      const guarded = gov.gateway.guard(name, (input: unknown) => current.run(me, body));
-      result = guarded(input);
+      const decideFirst = gov.gateway.guard(name, (input: unknown) => current.run(me, body));
+      result = decideFirst(toolInput);
     } else {
       result = scoped();
     }

@@ -134,5 +134,19 @@ describeE2E('framework adapters', (backend) => {
     // The allowed tools ran (and were recorded); the forbidden one never ran: no request at all.
     const rows = await store.rows();
     expect(rows.map((r) => r.actionName).sort()).toEqual(['get_time', 'get_weather']);
+    // Each call was decided with the tool's arguments (only them) as `input`.
+    const decided = await store.withStore(async (s) => {
+      const r = await s.query<{ action_name: string; decision: string; params: unknown }>(
+        `SELECT action_name, decision, params FROM provably_decisions
+          WHERE org_id = $1 AND event_type = 'decision' ORDER BY action_name`,
+        [store.orgId],
+      );
+      return r.rows;
+    });
+    expect(decided).toEqual([
+      { action_name: 'get_time', decision: 'ALLOW', params: { input: { zone: 'Europe/Lisbon' } } },
+      { action_name: 'get_weather', decision: 'ALLOW', params: { input: { city: 'Lisbon' } } },
+      { action_name: 'post_note', decision: 'BLOCK', params: { input: { text: 'trip notes' } } },
+    ]);
   });
 });
