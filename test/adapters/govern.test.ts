@@ -385,4 +385,17 @@ describe('provably/openai-agents with real @openai/agents tools', () => {
     expect(governAgentTools(agent.tools, { agentId: AGENT })[0]).toBe(agent.tools[0]);
     expect(() => governAgent({} as never, { agentId: AGENT })).toThrow(ProvablyConfigError);
   });
+
+  it('hosted tools are left as they are; an agent used as a tool is governed like any tool', async () => {
+    const { Agent, webSearchTool } = await import('@openai/agents');
+    const hosted = webSearchTool();
+    const sub = new Agent({ name: 'helper', instructions: 'help' }).asTool({
+      toolName: 'ask_helper',
+      toolDescription: 'd',
+    });
+    const [h, s] = governAgentTools([hosted, sub], { agentId: AGENT });
+    expect(h).toBe(hosted);
+    // Its sub-agent's own LLM calls then run inside this scope (README: trust them or leave it out).
+    expect(isGoverned(s)).toBe(true);
+  });
 });
