@@ -13,9 +13,10 @@
  *   llm.requests       // every request: { api, path, headers, body, toolResults }
  *   await llm.close();
  *
- * Streaming: text and tool-call arguments are sent in several SSE events. With `hold: true` the
- * server sends the first text delta, then waits for `llm.release()` before the rest — a client
- * that buffers the stream never sees that first delta in time (what the tests check).
+ * Streaming: text and tool-call arguments are sent in several SSE events. With `hold: true` each
+ * streamed answer sends its first text delta, then waits for `llm.release()` before the rest — a
+ * client that buffers the stream never sees that first delta, and never finishes (what the tests
+ * check).
  */
 import { createServer } from 'node:http';
 
@@ -27,10 +28,21 @@ export async function startFakeLlm(options = {}) {
   const toolCalls = options.toolCalls ?? [];
   const finalText = options.finalText ?? defaultFinalText;
   const requests = [];
-  let releaseHold;
-  let held = new Promise((r) => {
-    releaseHold = r;
-  });
+  // Streams waiting at their hold point; release() lets all of them go on (and a release that
+  // comes before any stream waits lets the next one through).
+  const holding = [];
+  let earlyReleases = 0;
+  const holdHere = () => {
+    if (earlyReleases > 0) {
+      earlyReleases--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => holding.push(resolve));
+  };
+  const releaseAll = () => {
+    if (holding.length === 0) earlyReleases++;
+    for (const resolve of holding.splice(0)) resolve();
+  };
   const sockets = new Set();
 
   const server = createServer((req, res) => {
@@ -114,10 +126,10 @@ export async function startFakeLlm(options = {}) {
   }
   /** The text split in pieces; with hold, the server waits for release() after the first one. */
   async function* pieces(text) {
-    const parts = text.match(/\S+\s*/g) ?? [text];
+    const parts = text.match(/\S+\s*/g) ?? [];
     for (let i = 0; i < parts.length; i++) {
       yield parts[i];
-      if (i === 0 && options.hold) await held;
+      if (i === 0 && options.hold && parts.length > 1) await holdHere();
     }
   }
 
@@ -347,12 +359,9 @@ export async function startFakeLlm(options = {}) {
     url: `http://127.0.0.1:${port}/v1`,
     origin: `http://127.0.0.1:${port}`,
     requests,
-    release() {
-      releaseHold();
-      held = Promise.resolve();
-    },
+    release: releaseAll,
     async close() {
-      releaseHold();
+      for (const resolve of holding.splice(0)) resolve();
       for (const s of sockets) s.destroy();
       await new Promise((r) => server.close(() => r()));
     },

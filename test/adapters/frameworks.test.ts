@@ -34,6 +34,7 @@ const FRAMEWORKS: { name: string; fixture: string; api: string }[] = [
     api: 'chat',
   },
   { name: '@anthropic-ai/sdk hand-written loop (governTool)', fixture: 'anthropic.mjs', api: 'anthropic' },
+  { name: 'openai chat.completions.runTools (governTool)', fixture: 'openai.mjs', api: 'chat' },
 ];
 
 const servers = useAgentServers();
@@ -117,7 +118,7 @@ describeE2E('framework adapters', (backend) => {
       expect(everything).not.toContain(llm.origin);
       // The two parallel calls are separate scopes (each its own span).
       expect(new Set(rows.map((r) => r.spanId)).size).toBe(2);
-    });
+    }, 120_000);
   }
 
   it('`ai` behind a local policy gateway: a policy block reaches the model as BLOCKED by policy', async () => {
