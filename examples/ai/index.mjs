@@ -8,6 +8,7 @@ if (isLauncher) {
   const { createOpenAI } = await import('@ai-sdk/openai');
   const { stepCountIs, streamText, tool } = await import('ai');
   const { z } = await import('zod');
+  const { agentRun } = await import('provably');
   const { governTools } = await import('provably/ai');
   const { llmUrl, weatherUrl, pasteUrl, agentId, apiKey } = example();
 
@@ -26,12 +27,15 @@ if (isLauncher) {
     }),
   };
 
-  const result = streamText({
-    model: openai('fake-model'),
-    prompt: 'What is the weather in Lisbon? Save a note about the trip.',
-    tools: governTools(tools, { agentId }), // ← the one line
-    stopWhen: stepCountIs(3),
+  // One run = one trace: both tool scopes become children of this span.
+  await agentRun('travel-agent run', async () => {
+    const result = streamText({
+      model: openai('fake-model'),
+      prompt: 'What is the weather in Lisbon? Save a note about the trip.',
+      tools: governTools(tools, { agentId }), // ← the one line
+      stopWhen: stepCountIs(3),
+    });
+    for await (const delta of result.textStream) process.stdout.write(delta);
+    process.stdout.write('\n');
   });
-  for await (const delta of result.textStream) process.stdout.write(delta);
-  process.stdout.write('\n');
 }

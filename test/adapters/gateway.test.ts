@@ -61,7 +61,7 @@ describeEachBackend('adapters behind a policy gateway', (backend) => {
   });
 
   it('nested governed calls of the same tool are decided once', async () => {
-    const inner = governTool('lookup', async (input: { amount: number }) => activeScope()?.actionName, {
+    const inner = governTool('lookup', async (_input: { amount: number }) => activeScope()?.actionName, {
       gateway,
     });
     const outer = governTool('lookup', async (input: { amount: number }) => inner(input), { gateway });
