@@ -40,7 +40,20 @@ interface Governing {
   actionName: string;
   guarded: boolean;
 }
-const current = new AsyncLocalStorage<Governing>();
+/**
+ * Shared by every copy of provably in the process (an ESM import and a CommonJS require load two),
+ * so a tool wrapped by one copy and nested in a call wrapped by the other is still one scope.
+ */
+const current: AsyncLocalStorage<Governing> = sharedStorage(Symbol.for('provably.governing.v1'));
+
+function sharedStorage<T>(key: symbol): AsyncLocalStorage<T> {
+  const slot = globalThis as Record<symbol, unknown>;
+  const existing = slot[key];
+  if (existing instanceof AsyncLocalStorage) return existing as AsyncLocalStorage<T>;
+  const created = new AsyncLocalStorage<T>();
+  Object.defineProperty(globalThis, key, { value: created, configurable: true });
+  return created;
+}
 
 export function resolveGovernance(options: GovernOptions | undefined, where: string): Governance {
   if (options === null || typeof options !== 'object') {

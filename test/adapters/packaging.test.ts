@@ -71,4 +71,25 @@ describe('adapter subpaths of the built package', () => {
       actionName: 'get_weather',
     });
   });
+
+  it('a tool governed by the ESM copy nested in a call governed by the CommonJS copy: one scope', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module';
+       import { governTool as esmGovern } from 'provably/adapters';
+       const require = createRequire(process.cwd() + '/x.js');
+       const { governTool: cjsGovern } = require('provably/adapters');
+       const { activeScope } = require('provably');
+       const spans = [];
+       const inner = esmGovern('get_weather', async () => { spans.push(activeScope()?.spanId); return 'ok'; }, { agentId: 'a' });
+       const outer = cjsGovern('get_weather', async () => { spans.push(activeScope()?.spanId); return inner(); }, { agentId: 'a' });
+       console.log(JSON.stringify({ value: await outer(), distinct: new Set(spans).size, scoped: spans.every(Boolean) }));`,
+    ]);
+    expect(JSON.parse(out.trim().split('\n').at(-1) ?? '')).toEqual({
+      value: 'ok',
+      distinct: 1,
+      scoped: true,
+    });
+  });
 });
