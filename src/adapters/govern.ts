@@ -5,11 +5,12 @@
  * Every framework adapter (ai, langchain, openai-agents) is this wrapper applied to the place its
  * framework calls the tool body.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import { ProvablyConfigError } from '../errors/index.js';
 import type { ProvablyGateway } from '../policy/index.js';
 import { interceptContext } from '../scope/index.js';
 import { type BlockedCall, type BlockedFormatter, findBlocked, formatBlocked } from './blocked.js';
+import { sharedStorage } from './shared.js';
 
 /** The options every adapter takes. */
 export interface GovernOptions {
@@ -45,15 +46,6 @@ interface Governing {
  * so a tool wrapped by one copy and nested in a call wrapped by the other is still one scope.
  */
 const current: AsyncLocalStorage<Governing> = sharedStorage(Symbol.for('provably.governing.v1'));
-
-function sharedStorage<T>(key: symbol): AsyncLocalStorage<T> {
-  const slot = globalThis as Record<symbol, unknown>;
-  const existing = slot[key];
-  if (existing instanceof AsyncLocalStorage) return existing as AsyncLocalStorage<T>;
-  const created = new AsyncLocalStorage<T>();
-  Object.defineProperty(globalThis, key, { value: created, configurable: true });
-  return created;
-}
 
 export function resolveGovernance(options: GovernOptions | undefined, where: string): Governance {
   if (options === null || typeof options !== 'object') {

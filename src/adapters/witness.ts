@@ -7,20 +7,12 @@
  * inside `witnessBlocks` collects the ones made in its async context. Symbol.for shares one
  * storage between the ESM preload and a CommonJS copy of provably in the same process.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { sharedStorage } from './shared.js';
 
-const BLOCK_WITNESS = Symbol.for('provably.block-witness.v1');
-
-function storage(): AsyncLocalStorage<Error[]> {
-  const slot = globalThis as Record<symbol, unknown>;
-  const existing = slot[BLOCK_WITNESS];
-  if (existing instanceof AsyncLocalStorage) return existing as AsyncLocalStorage<Error[]>;
-  const created = new AsyncLocalStorage<Error[]>();
-  Object.defineProperty(globalThis, BLOCK_WITNESS, { value: created, configurable: true });
-  return created;
-}
+/** Where src/errors looks for the list of the current governed call (ProvablyError's constructor). */
+const witness = sharedStorage<Error[]>(Symbol.for('provably.block-witness.v1'));
 
 /** Runs `fn`, collecting into `seen` the block errors made in its async context. */
 export function witnessBlocks<T>(seen: Error[], fn: () => T): T {
-  return storage().run(seen, fn);
+  return witness.run(seen, fn);
 }
