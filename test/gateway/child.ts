@@ -12,6 +12,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { CLI, ROOT } from '../helpers/cli.js';
 
+/** A JSON answer as tests read it. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read JSON answers by path and assert on them.
+export type Json = Record<string, any>;
+
 export interface ApiAnswer<T = Record<string, unknown>> {
   status: number;
   body: T;

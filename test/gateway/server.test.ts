@@ -12,10 +12,8 @@ import {
 } from '../../src/ledger/index.js';
 import { canonicalJson } from '../../src/policy/params.js';
 import { describeE2E, type E2EStore, useE2EStores } from '../e2e/stores.js';
-import { type GatewayChild, startGateway } from './child.js';
+import { type GatewayChild, type Json, startGateway } from './child.js';
 import { setUpTenant, type TenantKeys } from './fixtures.js';
-
-type Json = Record<string, any>;
 
 describeE2E('gateway server', (backend) => {
   const stores = useE2EStores(backend);
