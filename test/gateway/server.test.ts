@@ -429,6 +429,18 @@ permit(principal, action == Action::"tool.limited", resource) when { context.ses
       sessionId: 'cap-2',
     });
     expect(other.body.decision).toBe('ALLOW');
+    // Concurrent calls of one session on one gateway are decided one at a time: the cap holds.
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        execute(none.anyAgent, { agentId: 'x', action: 'tool.limited', params: {}, sessionId: 'burst' }),
+      ),
+    );
+    expect(burst.filter((r) => r.body.decision === 'ALLOW')).toHaveLength(3);
+    // Residual limit (README): a call without sessionId sees zero counts, so it is never capped.
+    for (let i = 0; i < 4; i++) {
+      const free = await execute(none.anyAgent, { agentId: 'x', action: 'tool.limited', params: {} });
+      expect(free.body.decision).toBe('ALLOW');
+    }
   });
 
   it("a decision's proof: its leaf under a checkpoint signed by the installation's key", async () => {
@@ -451,6 +463,9 @@ permit(principal, action == Action::"tool.limited", resource) when { context.ses
 
   it('healthz without a key; the OpenAPI document names every route', async () => {
     expect(await gw.call('GET', '/healthz')).toEqual({ status: 200, body: { ok: true, store: backend } });
+    // Residual limit (README): keys are managed with the CLI; there is no REST endpoint for them.
+    const keys = await gw.call<Json>('POST', '/v1/apikeys', { key: a.admin, body: { role: 'admin' } });
+    expect(keys).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
     const doc = await gw.call<Json>('GET', '/openapi.json');
     expect(doc.body.openapi).toBe('3.1.0');
     expect(Object.keys(doc.body.paths).sort()).toEqual(
