@@ -8,7 +8,10 @@
 import type { Queryable } from '../store/types.js';
 import { type ApiPrincipal, apiKeySha256, resolveApiKey } from './auth.js';
 
-export const DEFAULT_KEY_CACHE_MS = 1000;
+import { DEFAULT_KEY_CACHE_MS } from './defaults.js';
+
+export { DEFAULT_KEY_CACHE_MS };
+
 const MAX_ENTRIES = 10_000;
 
 export class KeyCache {

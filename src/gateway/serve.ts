@@ -5,10 +5,10 @@ import type { PolicyMode } from '../policy/index.js';
 import { jsonLineLog, type ServiceLog } from '../server/index.js';
 import type { Store } from '../store/types.js';
 import { createGatewayApp } from './app.js';
-import { DEFAULT_SWEEP_MS, startExpirySweep } from './sweep.js';
+import { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT, DEFAULT_SWEEP_MS } from './defaults.js';
+import { startExpirySweep } from './sweep.js';
 
-export const DEFAULT_GATEWAY_PORT = 4587;
-export const DEFAULT_GATEWAY_HOST = '127.0.0.1';
+export { DEFAULT_GATEWAY_HOST, DEFAULT_GATEWAY_PORT } from './defaults.js';
 
 export interface GatewayServerOptions {
   store: Store;

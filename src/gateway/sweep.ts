@@ -9,7 +9,10 @@ import { expireEscalation } from '../policy/index.js';
 import type { ServiceLog } from '../server/index.js';
 import type { Store } from '../store/types.js';
 
-export const DEFAULT_SWEEP_MS = 5_000;
+import { DEFAULT_SWEEP_MS } from './defaults.js';
+
+export { DEFAULT_SWEEP_MS };
+
 const BATCH = 200;
 
 export interface ExpirySweep {

@@ -12,21 +12,19 @@ import {
   type ApiKeyInfo,
   type ApiRole,
   createApiKey,
-  createTenant,
+  listApiKeys,
+  revokeApiKey,
+} from '../../gateway/auth.js';
+import {
   DEFAULT_GATEWAY_HOST,
   DEFAULT_GATEWAY_PORT,
   DEFAULT_KEY_CACHE_MS,
   DEFAULT_SWEEP_MS,
-  getTenant,
-  listApiKeys,
-  listTenants,
-  putPolicySet,
-  revokeApiKey,
-  startGatewayServer,
-} from '../../gateway/index.js';
+} from '../../gateway/defaults.js';
+import { putPolicySet } from '../../gateway/policy-sets.js';
+import { createTenant, getTenant, listTenants } from '../../gateway/tenants.js';
 import { loadSigner } from '../../ledger/index.js';
 import { readPolicyMode } from '../../policy/index.js';
-import { jsonLineLog, startCheckpointSigner } from '../../server/index.js';
 import { closeDefaultStore, getDefaultStore } from '../../store/index.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, describeFailure, exitCodeFor, table } from '../output.js';
@@ -50,6 +48,9 @@ export function registerGatewayCommands(program: Command, ctx: CommandContext): 
         const store = getDefaultStore();
         // Open (and migrate) before listening: an unusable store stops the command with its reason.
         await store.query('SELECT 1');
+        // The server (Hono, the eval service's log and signer) loads only for this command.
+        const { jsonLineLog, startCheckpointSigner } = await import('../../server/index.js');
+        const { startGatewayServer } = await import('../../gateway/serve.js');
         const log = jsonLineLog((l) => ctx.streams.stderr(l));
         let key: ReturnType<typeof loadSigner> | undefined;
         const signer = () => {
