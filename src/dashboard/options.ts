@@ -1,0 +1,43 @@
+/** What the dashboard is given by the server that mounts it (the gateway). */
+import type { Signer, TrustedKeys } from '../ledger/index.js';
+import type { Store } from '../store/types.js';
+
+/**
+ * Who an API key belongs to: the shape of `ApiPrincipal` in src/gateway/auth.ts (REST contract
+ * v1). Declared here structurally so the dashboard takes the resolver as an option and does not
+ * import the server that mounts it.
+ */
+export interface DashboardPrincipal {
+  tenant: string;
+  role: 'agent' | 'reviewer' | 'admin';
+  keyId: string;
+  keyName: string | null;
+  agentId: string | null;
+}
+
+export interface DashboardOptions {
+  store: Store;
+  /** The gateway's API key resolver: null for an unknown or revoked key. */
+  resolveApiKey(store: Store, key: string): Promise<DashboardPrincipal | null>;
+  /** Where the app is mounted (default `/ui`): links and the cookie path use it. */
+  basePath?: string;
+  /** Session lifetime in seconds (default 8 hours). */
+  sessionTtlSeconds?: number;
+  /**
+   * Signs a checkpoint when the verify button finds records no checkpoint covers yet. Without
+   * one, verify uses the latest stored checkpoint as it is.
+   */
+  signer?: Signer | (() => Signer);
+  /** Keys a checkpoint must be signed with (default: the signer's own key). */
+  trustedKeys?: TrustedKeys;
+  /**
+   * Mark the cookie Secure. Default: when the request arrived over HTTPS (by its URL or a
+   * `X-Forwarded-Proto: https` header).
+   */
+  secureCookies?: boolean;
+  /** Seconds between the queue page's polls for changes (default 2). */
+  pollSeconds?: number;
+}
+
+export const DEFAULT_BASE_PATH = '/ui';
+export const DEFAULT_SESSION_TTL_SECONDS = 8 * 60 * 60;
