@@ -24,6 +24,7 @@ import { registerAudit } from './pages/audit.js';
 import { registerEvaluations } from './pages/evaluations.js';
 import { registerQueue } from './pages/queue.js';
 import { registerRecords } from './pages/records.js';
+import { AUDIT_PAGE_SIZE } from './queries.js';
 import { createSession, csrfMatches, deleteSession, readSession, reviewerOf } from './sessions.js';
 
 export const SESSION_COOKIE = 'provably_ui_session';
@@ -39,6 +40,7 @@ export function createDashboardApp(options: DashboardOptions): Hono<DashEnv> {
 
   const deps: Deps = {
     store,
+    auditPageSize: Math.min(500, Math.max(1, Math.trunc(options.auditPageSize ?? AUDIT_PAGE_SIZE))),
     signer() {
       if (signer === undefined) {
         try {
@@ -69,7 +71,7 @@ export function createDashboardApp(options: DashboardOptions): Hono<DashEnv> {
       <Page ctx={c.get('page') ?? { base, session: null, pollMs }} title={title}>
         <Notice kind="bad">{message}</Notice>
         <p>
-          <a href={`${base}/`}>Back to the queue</a>
+          <a href={base || '/'}>Back to the queue</a>
         </p>
       </Page>,
       status,
@@ -89,7 +91,9 @@ export function createDashboardApp(options: DashboardOptions): Hono<DashEnv> {
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
       },
-      referrerPolicy: 'no-referrer',
+      // same-origin, not no-referrer: under no-referrer Chromium posts forms with `Origin: null`, which
+      // the same-origin check must refuse.
+      referrerPolicy: 'same-origin',
       crossOriginEmbedderPolicy: false,
     }),
   );
@@ -171,7 +175,7 @@ export function createDashboardApp(options: DashboardOptions): Hono<DashEnv> {
       secure: options.secureCookies ?? isHttps(c),
       maxAge: ttl,
     });
-    return c.redirect(`${base}/`, 303);
+    return c.redirect(base || '/', 303);
   });
 
   app.post('/logout', async (c) => {

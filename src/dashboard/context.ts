@@ -22,6 +22,7 @@ export interface Renderable {
 
 export interface Deps {
   store: Store;
+  auditPageSize: number;
   signer(): Signer | null;
   trustedKeys(): TrustedKeys | null;
   render(

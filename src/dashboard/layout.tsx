@@ -35,14 +35,17 @@ export function Page(props: { ctx: PageContext; title: string; current?: string;
       </head>
       <body data-base={ctx.base} data-poll-ms={String(ctx.pollMs)}>
         <header class="top">
-          <a href={`${ctx.base}/`}>
+          <a href={ctx.base || '/'}>
             <strong>provably</strong>
           </a>
           {s ? (
             <>
               <nav aria-label="Main">
                 {NAV.filter(([, , admin]) => !admin || s.role === 'admin').map(([path, label]) => (
-                  <a href={`${ctx.base}${path}`} aria-current={props.current === path ? 'page' : undefined}>
+                  <a
+                    href={path === '/' ? ctx.base || '/' : `${ctx.base}${path}`}
+                    aria-current={props.current === path ? 'page' : undefined}
+                  >
                     {label}
                   </a>
                 ))}

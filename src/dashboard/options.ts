@@ -37,6 +37,8 @@ export interface DashboardOptions {
   secureCookies?: boolean;
   /** Seconds between the queue page's polls for changes (default 2). */
   pollSeconds?: number;
+  /** Audit events per page (default 50, at most 500). */
+  auditPageSize?: number;
 }
 
 export const DEFAULT_BASE_PATH = '/ui';

@@ -21,7 +21,7 @@ export function registerAudit(app: Hono<DashEnv>, deps: Deps): void {
     const q = new URL(c.req.url).searchParams;
     const parsed = parseAuditFilters(q);
     if (typeof parsed === 'string') return deps.badRequest(c, parsed);
-    const { rows, nextCursor } = await listAuditPage(deps.store, session.tenant, parsed);
+    const { rows, nextCursor } = await listAuditPage(deps.store, session.tenant, parsed, deps.auditPageSize);
     const next = new URLSearchParams(q);
     next.set('cursor', nextCursor ?? '');
     return deps.render(

@@ -142,14 +142,14 @@ export function registerQueue(app: Hono<DashEnv>, deps: Deps): void {
     const decision = String(body.decision ?? '');
     const reason = String(body.reason ?? '');
     const base = c.get('page').base;
-    if (ids.length === 0) return c.redirect(`${base}/?notice=none_selected`, 303);
+    if (ids.length === 0) return c.redirect(`${base || '/'}?notice=none_selected`, 303);
     if (ids.length > MAX_BATCH) return deps.badRequest(c, `At most ${MAX_BATCH} escalations at once.`);
     const counts = { done: 0, conflict: 0, failed: 0 };
     for (const id of ids) {
       const outcome = await decideOne(deps, session, id, decision, reason, undefined);
       if (outcome === 'approved' || outcome === 'rejected') counts.done += 1;
       else if (outcome === 'conflict') counts.conflict += 1;
-      else if (outcome === 'invalid') return c.redirect(`${base}/?notice=invalid`, 303);
+      else if (outcome === 'invalid') return c.redirect(`${base || '/'}?notice=invalid`, 303);
       else counts.failed += 1;
     }
     const q = new URLSearchParams({
@@ -159,7 +159,7 @@ export function registerQueue(app: Hono<DashEnv>, deps: Deps): void {
       conflict: String(counts.conflict),
       failed: String(counts.failed),
     });
-    return c.redirect(`${base}/?${q}`, 303);
+    return c.redirect(`${base || '/'}?${q}`, 303);
   });
 
   app.post('/escalations/:id/decide', async (c) => {
@@ -178,7 +178,7 @@ export function registerQueue(app: Hono<DashEnv>, deps: Deps): void {
     );
     if (outcome === 'not_found') return deps.notFound(c, 'No such escalation.');
     const q = new URLSearchParams({ notice: outcome, id });
-    return c.redirect(`${c.get('page').base}/?${q}`, 303);
+    return c.redirect(`${c.get('page').base || '/'}?${q}`, 303);
   });
 }
 
