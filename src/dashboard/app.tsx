@@ -165,7 +165,7 @@ export function createDashboardApp(options: DashboardOptions): Hono<DashEnv> {
       tenant: principal.tenant,
       role: principal.role,
       keyId: principal.keyId,
-      reviewer: reviewerOf(key, principal.keyName, principal.keyId),
+      reviewer: reviewerOf(key, principal.keyName, principal.keyPrefix ?? principal.keyId),
       ttlSeconds: ttl,
     });
     setCookie(c, SESSION_COOKIE, token, {

@@ -13,6 +13,8 @@ export interface DashboardPrincipal {
   keyId: string;
   keyName: string | null;
   agentId: string | null;
+  /** The key's public prefix (`pvk_<prefix>_…`): the reviewer identity of an unnamed key. */
+  keyPrefix?: string;
 }
 
 export interface DashboardOptions {

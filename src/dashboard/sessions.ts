@@ -83,8 +83,8 @@ export async function deleteSession(q: Queryable, token: string | undefined): Pr
  * The reviewer identity of a key (NOTES: the key's name, else `key:<prefix>`). The prefix is the
  * public part of `pvk_<prefix>_<secret>`; the secret never leaves this function.
  */
-export function reviewerOf(key: string, keyName: string | null, keyId: string): string {
+export function reviewerOf(key: string, keyName: string | null, fallback: string): string {
   if (keyName !== null && keyName.trim() !== '') return keyName.trim();
   const m = /^pvk_([A-Za-z0-9]{8})_/.exec(key);
-  return `key:${m ? m[1] : keyId}`;
+  return `key:${m ? m[1] : fallback}`;
 }

@@ -6,6 +6,7 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { createDashboardApp } from '../dashboard/index.js';
 import {
   PolicyInputError,
   PolicySetError,
@@ -97,6 +98,10 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     return c.json({ ok: false, store: store.backend, reason: problem }, 503);
   });
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
+
+  // The reviewer dashboard (src/dashboard): browser sessions by cookie, not the API key header.
+  app.get('/ui/', (c) => c.redirect('/ui', 301));
+  app.route('/ui', createDashboardApp({ store, resolveApiKey, signer: options.signer }));
 
   app.use('/v1/*', async (c, next) => {
     const key = c.req.header(API_KEY_HEADER) ?? c.req.header(API_KEY_HEADER_COMPAT);

@@ -13,7 +13,6 @@ import { describeEachBackend, useTestStore } from '../helpers/backends.js';
 import { PAYMENTS_POLICY, until } from '../policy/helpers.js';
 import {
   chromiumAvailable,
-  ensureUiSessions,
   launchBrowser,
   type RunningDashboard,
   startDashboard,
@@ -72,7 +71,6 @@ afterAll(async () => {
     const pagesSeen: string[] = [];
 
     beforeAll(async () => {
-      await ensureUiSessions(store());
       dash = await startDashboard({ store: store(), signer, pollSeconds: 0.3, auditPageSize: 4 }, [
         reviewer,
         admin,

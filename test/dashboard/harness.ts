@@ -13,8 +13,6 @@ import {
   type DashboardOptions,
   type DashboardPrincipal,
 } from '../../src/dashboard/index.js';
-import { migration0009 } from '../../src/store/migrations/0009_ui_sessions.js';
-import type { Queryable } from '../../src/store/types.js';
 
 export const CHROMIUM = process.env.PROVABLY_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -43,12 +41,6 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-sync',
     ],
   });
-}
-
-/** Applies migration 9 when the store does not have it yet (until 7 and 8 land beside it). */
-export async function ensureUiSessions(q: Queryable): Promise<void> {
-  const has = await q.query<{ t: string | null }>(`SELECT to_regclass('provably_ui_sessions')::text AS t`);
-  if (has.rows[0]?.t == null) await q.query(migration0009.sql);
 }
 
 export interface TestKey {

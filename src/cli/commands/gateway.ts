@@ -68,6 +68,7 @@ export function registerGatewayCommands(program: Command, ctx: CommandContext): 
           sweepMs: readPositiveInt(process.env, 'PROVABLY_GATEWAY_SWEEP_MS', DEFAULT_SWEEP_MS),
         });
         createOutput(false, ctx.streams).line(`provably gateway listening on ${server.url}`);
+        createOutput(false, ctx.streams).line(`reviewer dashboard: ${server.url}/ui`);
         const stop = () => {
           Promise.resolve(checkpoints?.close())
             .then(() => server.close())
