@@ -22,6 +22,7 @@ import { Notice, Page } from './layout.js';
 import { type DashboardOptions, DEFAULT_BASE_PATH, DEFAULT_SESSION_TTL_SECONDS } from './options.js';
 import { registerAudit } from './pages/audit.js';
 import { registerEvaluations } from './pages/evaluations.js';
+import { registerPolicies } from './pages/policies.js';
 import { registerQueue } from './pages/queue.js';
 import { registerRecords } from './pages/records.js';
 import { AUDIT_PAGE_SIZE } from './queries.js';
@@ -40,6 +41,7 @@ export function createDashboardApp(options: DashboardOptions): Hono<DashEnv> {
 
   const deps: Deps = {
     store,
+    policies: options.policies ?? null,
     auditPageSize: Math.min(500, Math.max(1, Math.trunc(options.auditPageSize ?? AUDIT_PAGE_SIZE))),
     signer() {
       if (signer === undefined) {
@@ -63,6 +65,7 @@ export function createDashboardApp(options: DashboardOptions): Hono<DashEnv> {
     },
     notFound: (c, message) => page(c, 'Not found', message, 404),
     badRequest: (c, message) => page(c, 'Bad request', message, 400),
+    forbidden: (c, message) => page(c, 'Forbidden', message, 403),
   };
 
   const page = (c: DashContext, title: string, message: string, status: 400 | 403 | 404 | 503) =>
@@ -188,6 +191,7 @@ export function createDashboardApp(options: DashboardOptions): Hono<DashEnv> {
   registerAudit(app, deps);
   registerRecords(app, deps);
   registerEvaluations(app, deps);
+  registerPolicies(app, deps);
 
   app.notFound((c) => deps.notFound(c, 'No such page.'));
   app.onError((err, c) => {

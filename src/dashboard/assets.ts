@@ -48,6 +48,7 @@ form.inline { display: inline; }
 label { display: block; font-size: .85rem; color: var(--muted); }
 input[type=text], input[type=password], input[type=search], select, textarea { font: inherit; padding: .35rem .45rem;
   border: 1px solid var(--line); border-radius: 5px; width: 100%; max-width: 100%; background: #fff; }
+textarea.short { min-height: 5rem; }
 textarea { min-height: 16rem; font-family: ui-monospace, monospace; font-size: .85rem; }
 button { font: inherit; padding: .35rem .8rem; border-radius: 5px; border: 1px solid var(--line); background: #fff;
   cursor: pointer; }

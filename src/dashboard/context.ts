@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { Signer, TrustedKeys } from '../ledger/index.js';
 import type { Store } from '../store/types.js';
 import type { PageContext } from './layout.js';
+import type { DashboardPolicies } from './options.js';
 import type { UiSession } from './sessions.js';
 
 export interface DashEnv {
@@ -22,6 +23,7 @@ export interface Renderable {
 
 export interface Deps {
   store: Store;
+  policies: DashboardPolicies | null;
   auditPageSize: number;
   signer(): Signer | null;
   trustedKeys(): TrustedKeys | null;
@@ -33,4 +35,5 @@ export interface Deps {
   ): Promise<Response>;
   notFound(c: DashContext, message: string): Promise<Response>;
   badRequest(c: DashContext, message: string): Promise<Response>;
+  forbidden(c: DashContext, message: string): Promise<Response>;
 }

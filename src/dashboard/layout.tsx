@@ -13,12 +13,13 @@ export interface PageContext {
   pollMs: number;
 }
 
+/** [path, label, admin only] */
 const NAV: readonly [string, string, boolean][] = [
   ['/', 'Escalations', false],
   ['/audit', 'Audit log', false],
   ['/records', 'Records', false],
   ['/evaluations', 'Evaluations', false],
-  ['/policies', 'Policies', true],
+  ['/policies', 'Policies', false],
 ];
 
 export function Page(props: { ctx: PageContext; title: string; current?: string; children?: Child }) {

@@ -17,6 +17,33 @@ export interface DashboardPrincipal {
   keyPrefix?: string;
 }
 
+/** One stored version of a tenant's policy set (the gateway's provably_policy_sets). */
+export interface DashboardPolicySet {
+  version: number;
+  digest: string;
+  text: string;
+  schema: string | null;
+  createdAt: Date;
+  createdBy: string;
+}
+
+/**
+ * The gateway's policy set store, for the policies page: given as functions so the dashboard
+ * does not import the server that mounts it. `put` throws PolicySetError (policy id, line,
+ * column) for a set that does not compile or validate, and stores nothing then.
+ */
+export interface DashboardPolicies {
+  current(store: Store, tenant: string): Promise<DashboardPolicySet | null>;
+  history(
+    store: Store,
+    tenant: string,
+  ): Promise<Pick<DashboardPolicySet, 'version' | 'digest' | 'createdAt' | 'createdBy'>[]>;
+  put(
+    store: Store,
+    input: { tenant: string; text: string; schema?: string | null; createdBy: string },
+  ): Promise<Pick<DashboardPolicySet, 'version' | 'digest'>>;
+}
+
 export interface DashboardOptions {
   store: Store;
   /** The gateway's API key resolver: null for an unknown or revoked key. */
@@ -39,6 +66,8 @@ export interface DashboardOptions {
   secureCookies?: boolean;
   /** Seconds between the queue page's polls for changes (default 2). */
   pollSeconds?: number;
+  /** The policies page (absent: the page says policies are managed elsewhere). */
+  policies?: DashboardPolicies;
   /** Audit events per page (default 50, at most 500). */
   auditPageSize?: number;
 }

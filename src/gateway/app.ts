@@ -23,6 +23,7 @@ import { TenantEngines } from './engines.js';
 import { GatewayRequestError } from './errors.js';
 import type { GatewayEnv } from './http.js';
 import { openApiDocument } from './openapi.js';
+import { currentPolicySet, policyHistory, putPolicySet } from './policy-sets.js';
 import { auditRoutes } from './routes/audit.js';
 import { escalationRoutes } from './routes/escalations.js';
 import { eventRoutes } from './routes/events.js';
@@ -101,7 +102,15 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
 
   // The reviewer dashboard (src/dashboard): browser sessions by cookie, not the API key header.
   app.get('/ui/', (c) => c.redirect('/ui', 301));
-  app.route('/ui', createDashboardApp({ store, resolveApiKey, signer: options.signer }));
+  app.route(
+    '/ui',
+    createDashboardApp({
+      store,
+      resolveApiKey,
+      signer: options.signer,
+      policies: { current: currentPolicySet, history: policyHistory, put: putPolicySet },
+    }),
+  );
 
   app.use('/v1/*', async (c, next) => {
     const key = c.req.header(API_KEY_HEADER) ?? c.req.header(API_KEY_HEADER_COMPAT);

@@ -102,5 +102,45 @@ async function seeText(loc: Locator, text: string, timeoutMs = 15_000): Promise<
       expect(api.status).toBe(200);
       await seeText(card.locator('.esc-status'), `Decided elsewhere: rejected by admin-ui-${backend}`);
     });
+
+    it('policies: an invalid edit is refused with policy id, line and column while the old set keeps serving; a valid one becomes the next version', async () => {
+      const admin = await browser.newContext();
+      const p = await admin.newPage();
+      await signIn(p, keys.admin);
+      await p.goto(`${gw.url}/ui/policies`);
+      await seeText(p.locator('main'), 'Serving: version 1');
+      const broken = `@id("ok")\npermit(principal, action, resource);\n\n@id("bad-one")\nforbid(principal, action, resource) when { context.params.amount > };\n`;
+      await p.getByLabel('Cedar policy set (validated on save)').fill(broken);
+      await Promise.all([
+        p.waitForNavigation(),
+        p.getByRole('button', { name: 'Save as a new version' }).click(),
+      ]);
+      await seeText(p.locator('[role=alert]'), 'serving version is unchanged');
+      await seeText(p.locator('.problems'), 'bad-one');
+      await seeText(p.locator('.problems'), 'line 5');
+      // The refused text stays in the editor for fixing; the old set still decides.
+      expect(await p.getByLabel('Cedar policy set (validated on save)').inputValue()).toBe(broken);
+      const still = await execute({ action: 'refunds.create', params: { amount: 50 } });
+      expect(still.body.decision).toBe('BLOCK');
+
+      const next = `${broken.split('\n\n')[0]}\n`;
+      await p.getByLabel('Cedar policy set (validated on save)').fill(next);
+      await Promise.all([
+        p.waitForNavigation(),
+        p.getByRole('button', { name: 'Save as a new version' }).click(),
+      ]);
+      await seeText(p.locator('.notice'), 'version 2 now serves');
+      const now = await execute({ action: 'refunds.create', params: { amount: 50 } });
+      expect(now.body.decision).toBe('ALLOW');
+
+      // A reviewer reads the set but gets no editor, and cannot post one.
+      await page.goto(`${gw.url}/ui/policies`);
+      await seeText(page.locator('main'), 'Serving: version 2');
+      expect(await page.locator('#policy-text').count()).toBe(0);
+      const csrf = await page.locator('input[name=csrf]').first().inputValue();
+      const post = await page.request.post(`${gw.url}/ui/policies`, { form: { csrf, text: next } });
+      expect(post.status()).toBe(403);
+      await admin.close();
+    });
   },
 );
