@@ -4,11 +4,19 @@
  * expiry, a decision made elsewhere, audit filters and verify (and a superuser's edit shown as
  * broken), CSRF, XSS, tenant isolation, sign-out.
  */
+
+import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyBlockedError } from '../../src/errors/index.js';
-import { generateSigningKeyPem, issueCheckpoint, signerFromPem } from '../../src/ledger/index.js';
+import {
+  appendLeavesByOrg,
+  generateSigningKeyPem,
+  issueCheckpoint,
+  signerFromPem,
+} from '../../src/ledger/index.js';
 import { decideEscalation, getEscalation, ProvablyGateway } from '../../src/policy/index.js';
+import { createRecorder } from '../../src/record/index.js';
 import { describeEachBackend, useTestStore } from '../helpers/backends.js';
 import { PAYMENTS_POLICY, until } from '../policy/helpers.js';
 import {
@@ -385,6 +393,85 @@ afterAll(async () => {
       expect(total).toBeGreaterThan(8);
       expect(seen.length).toBe(total);
       expect(new Set(seen).size).toBe(total);
+    });
+
+    it('records: filters, detail with redacted headers marked and the decoded body as text, verify; evaluations per claim', async () => {
+      const recorder = createRecorder({
+        store: () => store(),
+        env: {},
+        withinBatch: (tx, rows) => appendLeavesByOrg(tx, rows),
+      });
+      const rec = recorder.start(
+        {
+          orgId: ORG,
+          agentId: 'billing-agent',
+          actionName: 'crm.lookup',
+          interceptIndex: 0,
+          traceId: 'a'.repeat(32),
+          spanId: 'b'.repeat(16),
+        },
+        {
+          method: 'GET',
+          url: 'https://crm.example.test/customers/42',
+          headers: { authorization: 'Bearer sk-live-123', accept: 'application/json' },
+          startedAt: new Date(),
+        },
+      );
+      rec.response(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      rec.chunk(gzipSync(JSON.stringify({ name: '<script>alert("r")</script>', tier: 'gold' })));
+      await rec.finish();
+      await recorder.close();
+
+      await page.goto(`${dash.url}/ui/records?action=crm.lookup`);
+      expect(await page.locator('tbody tr').count()).toBe(1);
+      await page.goto(`${dash.url}/ui/records?action=nothing.like.this`);
+      expect(await page.locator('tbody tr').count()).toBe(0);
+      await page.goto(`${dash.url}/ui/records/${rec.id}`);
+      await seeText(page.locator('main'), 'https://crm.example.test/customers/42');
+      await seeText(page.locator('dl.kv .redacted'), 'redacted');
+      expect(await page.content()).not.toContain('sk-live-123');
+      await seeText(page.locator('pre.body'), '"name":"<script>alert(\\"r\\")</script>"');
+      await page.getByRole('button', { name: 'Verify this record' }).click();
+      await seeText(page.locator('.verify-result'), 'Verified');
+      expect(dialogs).toEqual([]);
+
+      const evaluation = await store().query<{ id: string }>(
+        `INSERT INTO provably_evaluations (org_id, run_id, task, outcome, claim_count, payload_sha256, result)
+       VALUES ($1, 'run-1', 'check the CRM', 'CAUGHT', 1, $2, $3) RETURNING id`,
+        [
+          ORG,
+          'c'.repeat(64),
+          JSON.stringify({
+            outcome: 'CAUGHT',
+            per_claim: [
+              {
+                index: 0,
+                action_name: 'crm.lookup',
+                query_record_id: rec.id,
+                mode: 'exact',
+                json_path: '$.tier',
+                verdict: 'CAUGHT',
+                check: 'value',
+                reason: 'the claim says platinum, the record gold',
+                claimed_value: '"platinum"',
+                indexed_value: '"gold"',
+              },
+            ],
+            errors: [],
+          }),
+        ],
+      );
+      await page.goto(`${dash.url}/ui/evaluations`);
+      await seeText(page.locator('tbody'), 'CAUGHT');
+      await page.goto(`${dash.url}/ui/evaluations/${evaluation.rows[0]?.id}`);
+      await seeText(page.locator('tbody'), 'the claim says platinum, the record gold');
+      // Another tenant's record is not found.
+      const other = await browser.newContext();
+      const p = await other.newPage();
+      await signIn(p, outsider.key);
+      expect((await p.goto(`${dash.url}/ui/records/${rec.id}`))?.status()).toBe(404);
+      expect((await p.goto(`${dash.url}/ui/evaluations/${evaluation.rows[0]?.id}`))?.status()).toBe(404);
+      await other.close();
     });
 
     it('signs out: the session row is gone and pages need a new sign-in', async () => {
