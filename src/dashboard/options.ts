@@ -42,6 +42,8 @@ export interface DashboardPolicies {
     store: Store,
     input: { tenant: string; text: string; schema?: string | null; createdBy: string },
   ): Promise<Pick<DashboardPolicySet, 'version' | 'digest'>>;
+  /** The stored version whose digest a decision recorded (its policy text), or null. */
+  byDigest?(store: Store, tenant: string, digest: string): Promise<DashboardPolicySet | null>;
 }
 
 export interface DashboardOptions {

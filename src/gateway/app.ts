@@ -23,7 +23,7 @@ import { TenantEngines } from './engines.js';
 import { GatewayRequestError } from './errors.js';
 import type { GatewayEnv } from './http.js';
 import { openApiDocument } from './openapi.js';
-import { currentPolicySet, policyHistory, putPolicySet } from './policy-sets.js';
+import { currentPolicySet, policyHistory, policySetByDigest, putPolicySet } from './policy-sets.js';
 import { auditRoutes } from './routes/audit.js';
 import { escalationRoutes } from './routes/escalations.js';
 import { eventRoutes } from './routes/events.js';
@@ -108,7 +108,12 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       store,
       resolveApiKey,
       signer: options.signer,
-      policies: { current: currentPolicySet, history: policyHistory, put: putPolicySet },
+      policies: {
+        current: currentPolicySet,
+        history: policyHistory,
+        put: putPolicySet,
+        byDigest: policySetByDigest,
+      },
     }),
   );
 

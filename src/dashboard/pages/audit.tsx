@@ -99,10 +99,11 @@ async function detail(
   e: DecisionEvent,
   report: Awaited<ReturnType<typeof verifyEvidence>> | null,
 ) {
-  const [followed, escalation, calls] = await Promise.all([
+  const [followed, escalation, calls, policy] = await Promise.all([
     childEvents(deps.store, e.id),
     e.escalationId === null ? null : getEscalation(deps.store, e.escalationId),
     tracedCalls(deps, e),
+    deps.policies?.byDigest?.(deps.store, e.orgId, e.policyVersion) ?? null,
   ]);
   return (
     <Page ctx={page} title={`Event ${shortId(e.id)}`} current="/audit">
@@ -133,6 +134,19 @@ async function detail(
           </dd>
           <dt>Policies</dt>
           <dd>{e.policyIds.length ? e.policyIds.join(', ') : '-'}</dd>
+          {policy ? (
+            <>
+              <dt>Policy set</dt>
+              <dd>
+                <details>
+                  <summary>
+                    version {policy.version} by {policy.createdBy}
+                  </summary>
+                  <pre class="policy">{policy.text}</pre>
+                </details>
+              </dd>
+            </>
+          ) : null}
           <dt>Session</dt>
           <dd>{e.sessionId ?? '-'}</dd>
           <dt>Trace / span</dt>
