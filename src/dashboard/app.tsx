@@ -117,7 +117,13 @@ export function createDashboardApp(options: DashboardOptions): Hono<DashEnv> {
     c.set('page', { base, session: null, pollMs });
     let session = null;
     try {
-      session = await readSession(store, getCookie(c, SESSION_COOKIE));
+      const token = getCookie(c, SESSION_COOKIE);
+      session = await readSession(store, token);
+      if (session !== null && options.isKeyActive && !(await options.isKeyActive(store, session.keyId))) {
+        // The key was revoked after sign-in: its sessions end with it.
+        await deleteSession(store, token);
+        session = null;
+      }
     } catch (err) {
       diag.warn(`dashboard: sessions cannot be read: ${(err as Error).message}`);
       return page(c, 'Unavailable', 'The store cannot be reached. Try again shortly.', 503);

@@ -50,6 +50,11 @@ export interface DashboardOptions {
   store: Store;
   /** The gateway's API key resolver: null for an unknown or revoked key. */
   resolveApiKey(store: Store, key: string): Promise<DashboardPrincipal | null>;
+  /**
+   * Whether the key a session was opened with is still valid: checked on every request, so
+   * revoking a key ends its sessions at once. Absent: sessions live until they expire.
+   */
+  isKeyActive?(store: Store, keyId: string): Promise<boolean>;
   /** Where the app is mounted (default `/ui`): links and the cookie path use it. */
   basePath?: string;
   /** Session lifetime in seconds (default 8 hours). */

@@ -17,7 +17,7 @@ import type { Signer } from '../ledger/index.js';
 import { EscalationNotifier, type PolicyMode, readRedactParams } from '../policy/index.js';
 import { type ServiceLog, storeProblem } from '../server/index.js';
 import type { Store } from '../store/types.js';
-import { API_KEY_HEADER, API_KEY_HEADER_COMPAT, resolveApiKey } from './auth.js';
+import { API_KEY_HEADER, API_KEY_HEADER_COMPAT, isApiKeyActive, resolveApiKey } from './auth.js';
 import type { GatewayDeps } from './deps.js';
 import { TenantEngines } from './engines.js';
 import { GatewayRequestError } from './errors.js';
@@ -107,6 +107,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     createDashboardApp({
       store,
       resolveApiKey,
+      isKeyActive: isApiKeyActive,
       signer: options.signer,
       policies: {
         current: currentPolicySet,

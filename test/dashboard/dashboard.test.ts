@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyBlockedError } from '../../src/errors/index.js';
+import { revokeApiKey } from '../../src/gateway/index.js';
 import {
   appendLeavesByOrg,
   generateSigningKeyPem,
@@ -22,9 +23,9 @@ import { PAYMENTS_POLICY, until } from '../policy/helpers.js';
 import {
   chromiumAvailable,
   launchBrowser,
+  makeKeys,
   type RunningDashboard,
   startDashboard,
-  testKey,
 } from './harness.js';
 
 const hasChromium = chromiumAvailable();
@@ -52,11 +53,6 @@ async function seeDisabled(loc: Locator, timeoutMs = 10_000): Promise<void> {
   }
 }
 const ORG = 'acme';
-const reviewer = testKey('revw0001', { tenant: ORG, keyName: 'alice' });
-const admin = testKey('admn0001', { tenant: ORG, role: 'admin', keyName: null });
-const agent = testKey('agnt0001', { tenant: ORG, role: 'agent', agentId: 'billing-agent' });
-const outsider = testKey('othr0001', { tenant: 'other-co', keyName: 'mallory' });
-const SECRETS = [reviewer, admin, agent, outsider].map((k) => k.key.split('_')[2] as string);
 
 let browser: Browser;
 beforeAll(async () => {
@@ -72,6 +68,8 @@ afterAll(async () => {
     const store = useTestStore(backend);
     const signer = signerFromPem(generateSigningKeyPem());
     let dash: RunningDashboard;
+    let keys: Record<'reviewer' | 'admin' | 'agent' | 'outsider' | 'revoked', string>;
+    let secrets: string[] = [];
     let gateway: ProvablyGateway;
     let ctx: BrowserContext;
     let page: Page;
@@ -79,12 +77,15 @@ afterAll(async () => {
     const pagesSeen: string[] = [];
 
     beforeAll(async () => {
-      dash = await startDashboard({ store: store(), signer, pollSeconds: 0.3, auditPageSize: 4 }, [
-        reviewer,
-        admin,
-        agent,
-        outsider,
-      ]);
+      keys = await makeKeys(store(), {
+        reviewer: { tenant: ORG, role: 'reviewer', name: 'alice' },
+        admin: { tenant: ORG, role: 'admin' },
+        agent: { tenant: ORG, role: 'agent', agentId: 'billing-agent' },
+        outsider: { tenant: 'other-co', role: 'reviewer', name: 'mallory' },
+        revoked: { tenant: ORG, role: 'reviewer', name: 'carol' },
+      });
+      secrets = Object.values<string>(keys).map((k) => k.split('_')[2] as string);
+      dash = await startDashboard({ store: store(), signer, pollSeconds: 0.3, auditPageSize: 4 });
       gateway = new ProvablyGateway({
         agentId: 'billing-agent',
         policy: PAYMENTS_POLICY,
@@ -114,7 +115,7 @@ afterAll(async () => {
     });
     afterEach(() => {
       // Nothing a page rendered may carry a key's secret part.
-      for (const html of pagesSeen) for (const s of SECRETS) expect(html).not.toContain(s);
+      for (const html of pagesSeen) for (const s of secrets) expect(html).not.toContain(s);
     });
 
     const signIn = async (p: Page, key: string) => {
@@ -136,13 +137,13 @@ afterAll(async () => {
       const p = await ctx.newPage();
       await p.goto(`${dash.url}/ui`);
       expect(new URL(p.url()).pathname).toBe('/ui/login');
-      await signIn(p, agent.key);
+      await signIn(p, keys.agent);
       await seeText(p.locator('.notice'), 'Agent keys cannot sign in');
-      await signIn(p, `${reviewer.key}x`);
+      await signIn(p, `${keys.reviewer}x`);
       await seeText(p.locator('.notice'), 'Unknown or revoked API key');
       expect((await ctx.cookies()).filter((c) => c.name === 'provably_ui_session')).toEqual([]);
       const html = await p.content();
-      for (const s of SECRETS) expect(html).not.toContain(s);
+      for (const s of secrets) expect(html).not.toContain(s);
       await p.close();
     });
 
@@ -151,7 +152,7 @@ afterAll(async () => {
       const csp = res?.headers()['content-security-policy'] ?? '';
       expect(csp).toContain("script-src 'self'");
       expect(csp).not.toContain('unsafe-inline');
-      await signIn(page, reviewer.key);
+      await signIn(page, keys.reviewer);
       expect(new URL(page.url()).pathname).toBe('/ui');
       await seeText(page.locator('h1'), 'Escalations');
       await seeText(page.locator('header .who'), 'alice');
@@ -308,7 +309,7 @@ afterAll(async () => {
       const r = await gateway.execute('payments.initiate', { amount: 270, currency: 'GBP' }, { wait: false });
       const other = await browser.newContext();
       const p = await other.newPage();
-      await signIn(p, outsider.key);
+      await signIn(p, keys.outsider);
       await seeText(p.locator('header .who'), 'tenant other-co');
       expect(await p.locator('#queue .esc-card').count()).toBe(0);
       for (const path of [
@@ -468,10 +469,24 @@ afterAll(async () => {
       // Another tenant's record is not found.
       const other = await browser.newContext();
       const p = await other.newPage();
-      await signIn(p, outsider.key);
+      await signIn(p, keys.outsider);
       expect((await p.goto(`${dash.url}/ui/records/${rec.id}`))?.status()).toBe(404);
       expect((await p.goto(`${dash.url}/ui/evaluations/${evaluation.rows[0]?.id}`))?.status()).toBe(404);
       await other.close();
+    });
+
+    it('revoking the key ends its sessions at once', async () => {
+      const p = await ctx.browser()?.newContext();
+      if (!p) throw new Error('no browser');
+      const tab = await p.newPage();
+      await signIn(tab, keys.revoked);
+      await seeText(tab.locator('header .who'), 'carol');
+      await revokeApiKey(store(), (/^pvk_([a-z0-9]{8})_/.exec(keys.revoked) as RegExpExecArray)[1] as string);
+      await tab.goto(`${dash.url}/ui/audit`);
+      expect(new URL(tab.url()).pathname).toBe('/ui/login');
+      const left = await store().query('SELECT 1 FROM provably_ui_sessions WHERE reviewer = $1', ['carol']);
+      expect(left.rowCount).toBe(0);
+      await p.close();
     });
 
     it('signs out: the session row is gone and pages need a new sign-in', async () => {

@@ -8,11 +8,15 @@ import { existsSync } from 'node:fs';
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Browser, chromium } from 'playwright-core';
+import { createDashboardApp, type DashboardOptions } from '../../src/dashboard/index.js';
 import {
-  createDashboardApp,
-  type DashboardOptions,
-  type DashboardPrincipal,
-} from '../../src/dashboard/index.js';
+  createApiKey,
+  createTenant,
+  getTenant,
+  isApiKeyActive,
+  resolveApiKey,
+} from '../../src/gateway/index.js';
+import type { Store } from '../../src/store/types.js';
 
 export const CHROMIUM = process.env.PROVABLY_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -43,20 +47,25 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-export interface TestKey {
-  key: string;
-  principal: DashboardPrincipal;
+export interface TestKeySpec {
+  tenant: string;
+  role: 'agent' | 'reviewer' | 'admin';
+  name?: string;
+  agentId?: string;
 }
 
-export function testKey(
-  prefix: string,
-  principal: Partial<DashboardPrincipal> & { tenant: string },
-): TestKey {
-  const secret = Buffer.from(`${prefix}-secret-${Math.random()}`).toString('base64url').padEnd(43, 'x');
-  return {
-    key: `pvk_${prefix}_${secret}`,
-    principal: { role: 'reviewer', keyId: `id-${prefix}`, keyName: null, agentId: null, ...principal },
-  };
+/** Real gateway API keys (src/gateway/auth.ts) in the store; the tenants are created as needed. */
+export async function makeKeys<K extends string>(
+  store: Store,
+  specs: Record<K, TestKeySpec>,
+): Promise<Record<K, string>> {
+  const out = {} as Record<K, string>;
+  for (const [label, spec] of Object.entries(specs) as [K, TestKeySpec][]) {
+    if ((await getTenant(store, spec.tenant)) === null)
+      await createTenant(store, { name: spec.tenant, id: spec.tenant });
+    out[label] = (await createApiKey(store, spec)).key;
+  }
+  return out;
 }
 
 export interface RunningDashboard {
@@ -64,16 +73,12 @@ export interface RunningDashboard {
   close(): Promise<void>;
 }
 
+/** The dashboard mounted at /ui as the gateway mounts it: the gateway's key resolver and revocation check. */
 export async function startDashboard(
-  options: Omit<DashboardOptions, 'resolveApiKey'>,
-  keys: readonly TestKey[],
+  options: Omit<DashboardOptions, 'resolveApiKey' | 'isKeyActive'>,
 ): Promise<RunningDashboard> {
-  const table = new Map(keys.map((k) => [k.key, k.principal]));
   const app = new Hono();
-  app.route(
-    '/ui',
-    createDashboardApp({ ...options, resolveApiKey: async (_store, key) => table.get(key) ?? null }),
-  );
+  app.route('/ui', createDashboardApp({ ...options, resolveApiKey, isKeyActive: isApiKeyActive }));
   let server: ServerType | undefined;
   const url = await new Promise<string>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
