@@ -9,7 +9,9 @@ export const STYLE_CSS = `
 :root { --fg:#1b1f24; --muted:#5b6470; --line:#d8dde3; --bg:#f6f7f9; --card:#fff; --ok:#1a7f37;
   --bad:#b42318; --warn:#9a6700; --accent:#0b57d0; font-family: system-ui, sans-serif; color: var(--fg); }
 * { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); line-height: 1.45; }
+body { margin: 0; background: var(--bg); line-height: 1.45; overflow-wrap: anywhere; }
+code { word-break: break-all; }
+.decide > *, .filters > *, .row > * { min-width: 0; }
 header.top { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; padding: .6rem 1rem;
   background: #101828; color: #fff; }
 header.top a { color: #fff; text-decoration: none; }

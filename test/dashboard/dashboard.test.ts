@@ -84,7 +84,7 @@ afterAll(async () => {
         outsider: { tenant: 'other-co', role: 'reviewer', name: 'mallory' },
         revoked: { tenant: ORG, role: 'reviewer', name: 'carol' },
       });
-      secrets = Object.values<string>(keys).map((k) => k.split('_')[2] as string);
+      secrets = Object.values<string>(keys).map((k) => k.slice('pvk_12345678_'.length));
       dash = await startDashboard({ store: store(), signer, pollSeconds: 0.3, auditPageSize: 4 });
       gateway = new ProvablyGateway({
         agentId: 'billing-agent',
@@ -473,6 +473,53 @@ afterAll(async () => {
       expect((await p.goto(`${dash.url}/ui/records/${rec.id}`))?.status()).toBe(404);
       expect((await p.goto(`${dash.url}/ui/evaluations/${evaluation.rows[0]?.id}`))?.status()).toBe(404);
       await other.close();
+    });
+
+    it('at 360 px wide nothing overflows sideways, and every visible control has a label; a stale params hash applies nothing', async () => {
+      const r = await gateway.execute(
+        'payments.initiate',
+        { amount: 280, currency: 'GBP', note: 'x'.repeat(300) },
+        { wait: false },
+      );
+      const narrow = await ctx.newPage();
+      await narrow.setViewportSize({ width: 360, height: 800 });
+      for (const path of ['/ui', '/ui/audit', '/ui/records', `/ui/audit/${r.eventId}`]) {
+        const res = await narrow.goto(`${dash.url}${path}`);
+        expect(res?.headers()['cache-control'], path).toBe('no-store');
+        const width = await narrow.evaluate(
+          () =>
+            (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+              .documentElement.scrollWidth,
+        );
+        expect(width, path).toBeLessThanOrEqual(360);
+        const unlabelled = await narrow
+          .locator('input:not([type=hidden]), select, textarea, button')
+          .evaluateAll((els) =>
+            els
+              .filter((el) => {
+                const e = el as unknown as {
+                  labels?: ArrayLike<unknown> | null;
+                  getAttribute(n: string): string | null;
+                  textContent: string | null;
+                  tagName: string;
+                };
+                if (e.tagName === 'BUTTON') return (e.textContent ?? '').trim() === '';
+                return (e.labels?.length ?? 0) === 0 && !e.getAttribute('aria-label');
+              })
+              .map((el) => (el as unknown as { outerHTML: string }).outerHTML),
+          );
+        expect(unlabelled, path).toEqual([]);
+      }
+      // The approval is bound to the params the reviewer saw.
+      await narrow.goto(`${dash.url}/ui`);
+      const token = await narrow.locator('#batch-form input[name=csrf]').inputValue();
+      const res = await narrow.request.post(`${dash.url}/ui/escalations/${r.escalationId}/decide`, {
+        form: { csrf: token, decision: 'approve', reason: 'ok', paramsSha256: 'f'.repeat(64) },
+      });
+      expect(res.status()).toBe(200);
+      expect(await res.text()).toContain('other params than the ones you saw');
+      expect((await getEscalation(store(), r.escalationId as string))?.status).toBe('pending');
+      await narrow.close();
     });
 
     it('revoking the key ends its sessions at once', async () => {
