@@ -16,7 +16,13 @@ import {
   issueCheckpoint,
   signerFromPem,
 } from '../../src/ledger/index.js';
-import { decideEscalation, getEscalation, ProvablyGateway } from '../../src/policy/index.js';
+import {
+  decideEscalation,
+  getEscalation,
+  PolicyEngine,
+  ProvablyGateway,
+  recordDecision,
+} from '../../src/policy/index.js';
 import { createRecorder } from '../../src/record/index.js';
 import { describeEachBackend, useTestStore } from '../helpers/backends.js';
 import { PAYMENTS_POLICY, until } from '../policy/helpers.js';
@@ -423,6 +429,42 @@ afterAll(async () => {
       await rec.finish();
       await recorder.close();
 
+      // A decision in the same trace: its audit page lists the call, and verify covers both.
+      const decided = await recordDecision(
+        store(),
+        new PolicyEngine({ policy: PAYMENTS_POLICY, mode: 'enforce', watch: false }),
+        {
+          tenant: ORG,
+          agentId: 'billing-agent',
+          action: 'payments.initiate',
+          params: { amount: 9, currency: 'GBP' },
+          sessionId: 'sess-trace',
+          session: { id: 'sess-trace', allowed: 0, blocked: 0, escalated: 0 },
+          trace: { traceId: 'a'.repeat(32), spanId: 'c'.repeat(16) },
+          redact: [],
+        },
+      );
+      await page.goto(`${dash.url}/ui/audit/${decided.eventId}`);
+      await seeText(page.locator('main'), 'HTTP calls in this trace (1)');
+      await seeText(page.locator('.call'), 'https://crm.example.test/customers/42');
+      await seeText(page.locator('.call pre.body'), '"tier":"gold"');
+      await page.getByRole('button', { name: 'Verify the event and its records' }).click();
+      await seeText(page.locator('.verify-result'), 'Verified');
+      expect(await page.locator('.verify-result li').count()).toBe(2);
+      // A superuser's edit of the recorded call shows as broken on the event's page.
+      await store().raw.query(
+        'ALTER TABLE provably_intercepts DISABLE TRIGGER provably_intercepts_append_only',
+      );
+      await store().raw.query('UPDATE provably_intercepts SET status = 201 WHERE id = $1', [rec.id]);
+      await store().raw.query(
+        'ALTER TABLE provably_intercepts ENABLE TRIGGER provably_intercepts_append_only',
+      );
+      await page.goto(`${dash.url}/ui/audit/${decided.eventId}`);
+      await page.getByRole('button', { name: 'Verify the event and its records' }).click();
+      await seeText(page.locator('.verify-result'), 'BROKEN');
+      await seeText(page.locator('.verify-result li', { hasText: rec.id }), 'broken');
+      await seeText(page.locator('.verify-result li', { hasText: decided.eventId }), 'verified');
+
       await page.goto(`${dash.url}/ui/records?action=crm.lookup`);
       expect(await page.locator('tbody tr').count()).toBe(1);
       await page.goto(`${dash.url}/ui/records?action=nothing.like.this`);
@@ -433,7 +475,7 @@ afterAll(async () => {
       expect(await page.content()).not.toContain('sk-live-123');
       await seeText(page.locator('pre.body'), '"name":"<script>alert(\\"r\\")</script>"');
       await page.getByRole('button', { name: 'Verify this record' }).click();
-      await seeText(page.locator('.verify-result'), 'Verified');
+      await seeText(page.locator('.verify-result'), 'BROKEN');
       expect(dialogs).toEqual([]);
 
       const evaluation = await store().query<{ id: string }>(
