@@ -22,13 +22,16 @@ import type { GatewayDeps } from './deps.js';
 import { TenantEngines } from './engines.js';
 import { GatewayRequestError } from './errors.js';
 import type { GatewayEnv } from './http.js';
+import { DEFAULT_KEY_CACHE_MS, KeyCache } from './key-cache.js';
 import { openApiDocument } from './openapi.js';
 import { currentPolicySet, policyHistory, policySetByDigest, putPolicySet } from './policy-sets.js';
+import { apiKeyRoutes } from './routes/apikeys.js';
 import { auditRoutes } from './routes/audit.js';
 import { escalationRoutes } from './routes/escalations.js';
 import { eventRoutes } from './routes/events.js';
 import { executeRoutes } from './routes/execute.js';
 import { policyRoutes } from './routes/policies.js';
+import { SessionQueue } from './session-queue.js';
 
 export const GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
 const HEALTH_TIMEOUT_MS = 2_000;
@@ -45,6 +48,8 @@ export interface GatewayAppOptions {
   /** How often a long-poll re-reads its row without a notification (default 1000 ms). */
   pollMs?: number;
   bodyLimitBytes?: number;
+  /** How long a resolved API key is remembered (default 1000 ms; 0: every request looks it up). */
+  keyCacheMs?: number;
 }
 
 export interface GatewayApp {
@@ -61,6 +66,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     store,
     log,
     engines: new TenantEngines({ mode: options.mode }),
+    sessions: new SessionQueue(),
+    keys: new KeyCache(options.keyCacheMs ?? DEFAULT_KEY_CACHE_MS),
     notifier,
     redact: options.redactParams ?? readRedactParams(),
     pollMs: options.pollMs ?? 1000,
@@ -98,9 +105,13 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     log.error('store unhealthy', { reason: problem });
     return c.json({ ok: false, store: store.backend, reason: problem }, 503);
   });
+  // Liveness: the process answers HTTP (no key, no store). Readiness is /healthz.
+  app.get('/livez', (c) => c.json({ ok: true }));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
 
   // The reviewer dashboard (src/dashboard): browser sessions by cookie, not the API key header.
+  // Its sign-in and revocation checks read the key table directly (not the key cache): a key
+  // revoked on another replica cannot open or keep a session for even the cache's second.
   app.get('/ui/', (c) => c.redirect('/ui', 301));
   app.route(
     '/ui',
@@ -127,7 +138,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
         `missing API key: send it in the ${'X-Provably-Api-Key'} header`,
       );
     }
-    const principal = await resolveApiKey(store, key);
+    const principal = await deps.keys.resolve(store, key);
     if (principal === null) throw new GatewayRequestError(401, 'unauthorized', 'unknown or revoked API key');
     c.set('principal', principal);
     await next();
@@ -138,6 +149,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   eventRoutes(app, deps);
   auditRoutes(app, deps);
   policyRoutes(app, deps);
+  apiKeyRoutes(app, deps);
 
   app.notFound((c) =>
     c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),

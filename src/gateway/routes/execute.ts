@@ -25,19 +25,24 @@ export function executeRoutes(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
     const params = normalizeParams(body.params ?? {}); // PolicyInputError → 400 invalid_params
     const sessionId = stringField(body, 'sessionId', { nullable: true }) ?? null;
     const trace = traceField(body) ?? { traceId: null, spanId: null };
-    const wait = waitSeconds(body.wait, 'wait');
+    const wait = waitSeconds(body.wait, 'wait', 'body');
 
-    const setup = await deps.engines.setup(deps.store, principal.tenant, sessionId);
-    const recorded = await recordDecision(deps.store, setup.evaluator, {
-      tenant: principal.tenant,
-      agentId,
-      action,
-      params,
-      sessionId,
-      session: setup.session,
-      trace,
-      redact: deps.redact,
-    });
+    const recorded = await deps.sessions.run(
+      sessionId === null ? null : `${principal.tenant}\u0000${sessionId}`,
+      async () => {
+        const setup = await deps.engines.setup(deps.store, principal.tenant, sessionId);
+        return recordDecision(deps.store, setup.evaluator, {
+          tenant: principal.tenant,
+          agentId,
+          action,
+          params,
+          sessionId,
+          session: setup.session,
+          trace,
+          redact: deps.redact,
+        });
+      },
+    );
     const { decision: d, eventId, escalation } = recorded;
     deps.log.info('decision', {
       tenant: principal.tenant,
