@@ -5,7 +5,15 @@ import { defineConfig } from 'tsup';
 // @opentelemetry/api (a global registry) is shared with the app.
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', register: 'register.ts' },
+    entry: {
+      index: 'src/index.ts',
+      register: 'register.ts',
+      // Framework adapters: one subpath each, so an app loads only its framework's face.
+      'adapters/index': 'src/adapters/index.ts',
+      'adapters/ai': 'src/adapters/ai.ts',
+      'adapters/langchain': 'src/adapters/langchain.ts',
+      'adapters/openai-agents': 'src/adapters/openai-agents.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

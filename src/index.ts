@@ -2,6 +2,17 @@
  * provably's public API. The preload (`node --import provably/register`) installs interception;
  * this entry is what agent code, tools and operators import.
  */
+
+export {
+  type BlockedCall,
+  type BlockedFormatter,
+  findBlocked,
+  formatBlocked,
+  type Governed,
+  type GovernOptions,
+  governTool,
+  isGoverned,
+} from './adapters/index.js';
 export {
   DEFAULT_DATA_DIR,
   DEFAULT_ORG_ID,

@@ -6,6 +6,27 @@
 
 const BRAND = Symbol.for('provably.error.v1');
 
+/**
+ * Where a block is noted as it is made, for provably's framework adapters (src/adapters): some
+ * agent SDKs swallow a tool's error and hand the model a generic text, so the adapter cannot see
+ * the block in the error it gets back. The adapter installs an AsyncLocalStorage here (shared by
+ * every copy of provably in the process through Symbol.for); a block made inside one of its tool
+ * calls — in the caller's async context, where provably refuses — is pushed onto that call's list.
+ */
+const BLOCK_WITNESS = Symbol.for('provably.block-witness.v1');
+const BLOCK_KINDS = new Set(['ProvablyBlockedError', 'PolicyBlockedError', 'EscalationTimeoutError']);
+
+function noteBlock(error: Error, kind: string): void {
+  if (!BLOCK_KINDS.has(kind)) return;
+  try {
+    const witness = (globalThis as Record<symbol, { getStore(): unknown } | undefined>)[BLOCK_WITNESS];
+    const seen = witness?.getStore();
+    if (Array.isArray(seen) && seen.length < 16) seen.push(error);
+  } catch {
+    // Noting is best effort: making the error itself must never fail.
+  }
+}
+
 export abstract class ProvablyError extends Error {
   abstract readonly code: string;
 
@@ -29,6 +50,7 @@ export abstract class ProvablyError extends Error {
     super(message, options);
     this.name = new.target.name;
     Object.defineProperty(this, BRAND, { value: true });
+    noteBlock(this, new.target.name);
   }
 }
 
