@@ -6,6 +6,7 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { createDashboardApp } from '../dashboard/index.js';
 import {
   PolicyInputError,
   PolicySetError,
@@ -16,13 +17,14 @@ import type { Signer } from '../ledger/index.js';
 import { EscalationNotifier, type PolicyMode, readRedactParams } from '../policy/index.js';
 import { type ServiceLog, storeProblem } from '../server/index.js';
 import type { Store } from '../store/types.js';
-import { API_KEY_HEADER, API_KEY_HEADER_COMPAT } from './auth.js';
+import { API_KEY_HEADER, API_KEY_HEADER_COMPAT, isApiKeyActive, resolveApiKey } from './auth.js';
 import type { GatewayDeps } from './deps.js';
 import { TenantEngines } from './engines.js';
 import { GatewayRequestError } from './errors.js';
 import type { GatewayEnv } from './http.js';
 import { DEFAULT_KEY_CACHE_MS, KeyCache } from './key-cache.js';
 import { openApiDocument } from './openapi.js';
+import { currentPolicySet, policyHistory, policySetByDigest, putPolicySet } from './policy-sets.js';
 import { apiKeyRoutes } from './routes/apikeys.js';
 import { auditRoutes } from './routes/audit.js';
 import { escalationRoutes } from './routes/escalations.js';
@@ -106,6 +108,26 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   // Liveness: the process answers HTTP (no key, no store). Readiness is /healthz.
   app.get('/livez', (c) => c.json({ ok: true }));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
+
+  // The reviewer dashboard (src/dashboard): browser sessions by cookie, not the API key header.
+  // Its sign-in and revocation checks read the key table directly (not the key cache): a key
+  // revoked on another replica cannot open or keep a session for even the cache's second.
+  app.get('/ui/', (c) => c.redirect('/ui', 301));
+  app.route(
+    '/ui',
+    createDashboardApp({
+      store,
+      resolveApiKey,
+      isKeyActive: isApiKeyActive,
+      signer: options.signer,
+      policies: {
+        current: currentPolicySet,
+        history: policyHistory,
+        put: putPolicySet,
+        byDigest: policySetByDigest,
+      },
+    }),
+  );
 
   app.use('/v1/*', async (c, next) => {
     const key = c.req.header(API_KEY_HEADER) ?? c.req.header(API_KEY_HEADER_COMPAT);

@@ -158,6 +158,15 @@ export async function resolveApiKey(q: Queryable, key: string): Promise<ApiPrinc
   };
 }
 
+/** Whether the key with this id exists and is not revoked (the dashboard ends sessions of revoked keys). */
+export async function isApiKeyActive(q: Queryable, keyId: string): Promise<boolean> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(keyId)) return false;
+  const res = await q.query('SELECT 1 FROM provably_api_keys WHERE id = $1::uuid AND revoked_at IS NULL', [
+    keyId,
+  ]);
+  return res.rowCount > 0;
+}
+
 /** The reviewer identity recorded for decisions made with this key: its name, else `key:<prefix>`. */
 export function reviewerOf(principal: ApiPrincipal): string {
   return principal.keyName ?? `key:${principal.keyPrefix}`;

@@ -22,6 +22,7 @@ export {
   createApiKey,
   generateApiKey,
   hasRole,
+  isApiKeyActive,
   listApiKeys,
   resolveApiKey,
   reviewerOf,

@@ -71,6 +71,7 @@ export function registerGatewayCommands(program: Command, ctx: CommandContext): 
           keyCacheMs: readNonNegativeInt(process.env.PROVABLY_GATEWAY_KEY_CACHE_MS, DEFAULT_KEY_CACHE_MS),
         });
         createOutput(false, ctx.streams).line(`provably gateway listening on ${server.url}`);
+        createOutput(false, ctx.streams).line(`reviewer dashboard: ${server.url}/ui`);
         const stop = () => {
           Promise.resolve(checkpoints?.close())
             .then(() => server.close())

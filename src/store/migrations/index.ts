@@ -5,6 +5,8 @@ import { migration0004 } from './0004_ledger_heads.js';
 import { migration0005 } from './0005_leaf_peer.js';
 import { migration0006 } from './0006_policy_decisions.js';
 import { migration0007 } from './0007_gateway.js';
+import { migration0008 } from './0008_decision_append.js';
+import { migration0009 } from './0009_ui_sessions.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';
@@ -18,4 +20,6 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0005,
   migration0006,
   migration0007,
+  migration0008,
+  migration0009,
 ];
