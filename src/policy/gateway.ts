@@ -14,7 +14,6 @@
  * inside a provably scope, so its HTTP calls are trust-checked and recorded like any other.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { defaultOrgId } from '../config/index.js';
 import { diag } from '../diag/index.js';
@@ -28,14 +27,14 @@ import {
 import { activeScope, activeSpanIds, interceptContext, selfEgress } from '../scope/index.js';
 import { getDefaultStore, type ProvablyStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
-import { insertDecisionEvent } from './audit.js';
+import { type RecordedDecision, recordDecision } from './decide.js';
 import { type Decision, PolicyEngine, type SessionCounts } from './engine.js';
-import { type Escalation, getEscalation, insertEscalation } from './escalations.js';
+import { type Escalation, getEscalation } from './escalations.js';
 import type { ExecuteOptions, ProvablyGatewayOptions } from './gateway-options.js';
 import { EscalationNotifier } from './notifier.js';
 import { recordOutcome } from './outcome.js';
 import { namedArguments, parameterNames } from './param-names.js';
-import { normalizeParams, type Params, paramsSha256, readRedactParams, redactParams } from './params.js';
+import { normalizeParams, type Params, readRedactParams } from './params.js';
 import { ExecutionResult } from './result.js';
 import { PolicySession } from './session.js';
 import { DEFAULT_POLL_MS, waitForEscalation } from './wait.js';
@@ -231,64 +230,18 @@ export class ProvablyGateway {
     const params = normalizeParams(rawParams);
     const sessionId = o.sessionId ?? o.session?.id ?? this.#defaultSession ?? null;
     const counts = this.#countsOf(sessionId ?? '');
-    const d = this.engine.evaluate({
-      agentId: this.agentId,
-      action,
-      tenant: this.tenant,
-      params,
-      session: counts,
-    });
-    const hash = paramsSha256(params);
-    const stored = redactParams(params, this.#redact);
-    const trace = o.trace ?? activeSpanIds();
-    const eventId = randomUUID();
-    const enforce = d.mode === 'enforce';
-    const escalate = enforce && d.decision === 'ESCALATE';
-    let escalation: Escalation | undefined;
+    let recorded: RecordedDecision;
     try {
-      await selfEgress(() =>
-        this.#store.transaction(async (tx) => {
-          await insertDecisionEvent(tx, {
-            id: eventId,
-            orgId: this.tenant,
-            eventType: 'decision',
-            decision: d.decision,
-            mode: d.mode,
-            reason: d.reason,
-            agentId: this.agentId,
-            actionName: action,
-            sessionId,
-            params: stored,
-            paramsSha256: hash,
-            policyVersion: d.policyVersion,
-            policyIds: d.policyIds,
-            escalationId: null,
-            escalationStatus: null,
-            reviewer: null,
-            parentId: null,
-            traceId: trace.traceId,
-            spanId: trace.spanId,
-            outcome: null,
-            decidedAt: new Date(),
-            durationMs: null,
-          });
-          if (escalate) {
-            escalation = await insertEscalation(tx, {
-              orgId: this.tenant,
-              eventId,
-              agentId: this.agentId,
-              actionName: action,
-              sessionId,
-              params: stored,
-              paramsSha256: hash,
-              reason: d.reason,
-              policyVersion: d.policyVersion,
-              policyIds: d.policyIds,
-              traceId: trace.traceId,
-              spanId: trace.spanId,
-              holdSeconds: d.holdSeconds ?? 60,
-            });
-          }
+      recorded = await selfEgress(() =>
+        recordDecision(this.#store, this.engine, {
+          tenant: this.tenant,
+          agentId: this.agentId,
+          action,
+          params,
+          sessionId,
+          session: counts,
+          trace: o.trace ?? activeSpanIds(),
+          redact: this.#redact,
         }),
       );
     } catch (err) {
@@ -298,6 +251,8 @@ export class ProvablyGateway {
         { cause: err },
       );
     }
+    const { decision: d, eventId, escalation } = recorded;
+    const enforce = d.mode === 'enforce';
     const base = { action, eventId, sessionId, policyVersion: d.policyVersion };
     if (!enforce) {
       diag.debug(`log-only: ${action} would be ${d.decision} (${d.reason})`);

@@ -13,6 +13,7 @@ export {
   type ListDecisionsOptions,
   listDecisionEvents,
 } from './audit.js';
+export { type DecideInput, type DecisionEvaluator, type RecordedDecision, recordDecision } from './decide.js';
 export {
   DEFAULT_HOLD_SECONDS,
   type Decision,
