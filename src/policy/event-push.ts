@@ -38,7 +38,9 @@ export class EventPushQueue {
     if (this.#closed) return;
     if (this.#queue.length >= MAX_QUEUED) {
       const dropped = this.#queue.shift();
-      diag.warn(`gateway event queue full: an unpushed ${String(dropped?.kind ?? 'outcome')} event was dropped`);
+      diag.warn(
+        `gateway event queue full: an unpushed ${String(dropped?.kind ?? 'outcome')} event was dropped`,
+      );
     }
     this.#queue.push(body);
     this.#schedule();

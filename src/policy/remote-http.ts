@@ -74,7 +74,12 @@ export class GatewayHttp {
    * that is not JSON). A request on a reused keep-alive socket that the server had just closed
    * is retried once on a fresh socket (the race Node documents for `reusedSocket`).
    */
-  async request<T>(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<GatewayAnswer<T>> {
+  async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<GatewayAnswer<T>> {
     try {
       return await this.#once<T>(method, path, body, timeoutMs);
     } catch (err) {
