@@ -78,6 +78,7 @@ export class RemoteBackend implements DecisionBackend {
         const decided = await this.#o.failOpen.decide(call, err as Error);
         this.#pushes.enqueue({
           kind: 'fail_open',
+          agentId: call.agentId,
           action: call.action,
           params: call.params,
           sessionId: call.sessionId,
