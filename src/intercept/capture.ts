@@ -263,15 +263,28 @@ export function observePush(
 ): BodyState {
   const push = readable.push;
   const state: BodyState = { ended: false };
+  // Between the first end-of-body and its release, a second push(null) must not slip through:
+  // Node's http client pushes null again when the socket closes after a complete response
+  // (`Connection: close`, `agent: false`, a caller's own createConnection), which would end the
+  // caller's read before the row is committed.
+  let holding = false;
   readable.push = function observedPush(this: Readable, chunk: unknown, encoding?: BufferEncoding): boolean {
     if (chunk === null) {
+      if (holding) return false;
       if (state.ended) return push.call(this, chunk);
       state.ended = true;
+      holding = true;
       hold(() =>
         capture.release({
           body: (bytes) => push.call(readable, bytes),
-          end: () => push.call(readable, null),
-          error: fail,
+          end: () => {
+            holding = false;
+            return push.call(readable, null);
+          },
+          error: (err) => {
+            holding = false;
+            fail(err);
+          },
         }),
       );
       return false;
