@@ -9,6 +9,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerEndpointCommands } from './commands/endpoints.js';
 import { registerEscalationCommands } from './commands/escalations.js';
 import { registerEvaluateCommands } from './commands/evaluate.js';
+import { registerGatewayCommands } from './commands/gateway.js';
 import { registerInterceptCommands } from './commands/intercepts.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { registerMigrateCommand } from './commands/migrate.js';
@@ -31,6 +32,7 @@ export function buildProgram(ctx: CommandContext = createCommandContext()): Comm
   registerPolicyCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerEscalationCommands(program, ctx);
+  registerGatewayCommands(program, ctx);
   registerMigrateCommand(program, ctx);
   return program;
 }

@@ -98,6 +98,8 @@ export interface ListDecisionsOptions {
   sessionId?: string;
   since?: Date;
   until?: Date;
+  /** Only events listed after this one (an event id: a page cursor). */
+  afterId?: string;
   /** Default 100, at most 1000. */
   limit?: number;
 }
@@ -117,12 +119,18 @@ export async function listDecisionEvents(q: Queryable, o: ListDecisionsOptions):
   if (o.sessionId !== undefined) add('d.session_id = ?', o.sessionId);
   if (o.since !== undefined) add('d.decided_at >= ?::timestamptz', o.since.toISOString());
   if (o.until !== undefined) add('d.decided_at < ?::timestamptz', o.until.toISOString());
+  if (o.afterId !== undefined) {
+    add(
+      '(d.decided_at, d.created_at, d.id) < (SELECT decided_at, created_at, id FROM provably_decisions WHERE id = ?::uuid)',
+      o.afterId,
+    );
+  }
   const limit = Math.min(Math.max(1, Math.trunc(o.limit ?? 100)), 1000);
   params.push(limit);
   const res = await q.query<Record<string, unknown>>(
     `SELECT ${DECISION_LEAF_COLUMNS.map((c) => `d.${c}`).join(', ')}, d.created_at, l.leaf_index
      FROM provably_decisions d LEFT JOIN provably_ledger_leaves l ON l.record_id = d.id
-     WHERE ${where.join(' AND ')} ORDER BY d.decided_at DESC, d.created_at DESC LIMIT $${params.length}`,
+     WHERE ${where.join(' AND ')} ORDER BY d.decided_at DESC, d.created_at DESC, d.id DESC LIMIT $${params.length}`,
     params,
   );
   return res.rows.map(toEvent);

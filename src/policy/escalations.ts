@@ -101,20 +101,42 @@ export async function getEscalation(q: Queryable, id: string): Promise<Escalatio
 export interface ListEscalationsOptions {
   orgId: string;
   status?: EscalationStatus;
+  /** Only this agent's. */
+  agentId?: string;
+  /** Only those listed after this one (an escalation id: a page cursor). */
+  afterId?: string;
   limit?: number;
 }
 
-/** Escalations newest first. */
+/** Escalations newest first (ties by id, so a page cursor never skips or repeats a row). */
 export async function listEscalations(q: Queryable, o: ListEscalationsOptions): Promise<Escalation[]> {
   checkOrgId(o.orgId, 'orgId');
   const limit = Math.min(Math.max(1, Math.trunc(o.limit ?? 100)), 1000);
+  const where = ['org_id = $1'];
+  const params: unknown[] = [o.orgId];
+  const add = (sql: string, v: unknown) => {
+    params.push(v);
+    where.push(sql.replaceAll('?', `$${params.length}`));
+  };
+  if (o.status !== undefined) add('status = ?', o.status);
+  if (o.agentId !== undefined) add('agent_id = ?', o.agentId);
+  if (o.afterId !== undefined) {
+    // The cursor row's exact stored time (microseconds), not a JS Date's milliseconds.
+    add('(created_at, id) < (SELECT created_at, id FROM provably_escalations WHERE id = ?::uuid)', o.afterId);
+  }
+  params.push(limit);
   const res = await q.query<Record<string, unknown>>(
-    o.status === undefined
-      ? `${SELECT} WHERE org_id = $1 ORDER BY created_at DESC LIMIT $2`
-      : `${SELECT} WHERE org_id = $1 AND status = $3 ORDER BY created_at DESC LIMIT $2`,
-    o.status === undefined ? [o.orgId, limit] : [o.orgId, limit, o.status],
+    `${SELECT} WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+    params,
   );
   return res.rows.map(toEscalation);
+}
+
+/** The escalation an ESCALATE decision event holds, or null. */
+export async function escalationOfEvent(q: Queryable, eventId: string): Promise<Escalation | null> {
+  if (typeof eventId !== 'string' || !UUID.test(eventId)) return null;
+  const res = await q.query<Record<string, unknown>>(`${SELECT} WHERE event_id = $1`, [eventId]);
+  return res.rows[0] ? toEscalation(res.rows[0]) : null;
 }
 
 export interface DecideEscalationInput {

@@ -31,6 +31,7 @@ export {
   decideEscalation,
   type Escalation,
   type EscalationChange,
+  escalationOfEvent,
   expireEscalation,
   getEscalation,
   type ListEscalationsOptions,

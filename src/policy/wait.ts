@@ -17,7 +17,10 @@ export async function waitForEscalation(
   notifier: EscalationNotifier | undefined,
   id: string,
   pollMs = DEFAULT_POLL_MS,
+  /** Give up after this long and return the row as last read (possibly still pending). */
+  maxWaitMs?: number,
 ): Promise<Escalation> {
+  const deadline = maxWaitMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + Math.max(0, maxWaitMs);
   // One subscription for the whole wait (re-subscribing per round would restart the listener).
   let notified = false;
   let wake: () => void = () => {};
@@ -45,7 +48,9 @@ export async function waitForEscalation(
         }
       }
       if (notified) continue;
-      const due = Math.max(5, Math.min(pollMs, Math.ceil(row.remainingMs) + 5));
+      const left = deadline - Date.now();
+      if (left <= 0) return row;
+      const due = Math.max(5, Math.min(pollMs, Math.ceil(row.remainingMs) + 5, left));
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         wake = resolve;

@@ -22,7 +22,7 @@ export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 const HEALTH_TIMEOUT_MS = 2_000;
 
 /** Why the store cannot serve (a failed or slow `SELECT 1`), or null. Never throws. */
-async function storeProblem(store: Store, timeoutMs: number): Promise<string | null> {
+export async function storeProblem(store: Store, timeoutMs: number): Promise<string | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<string>((resolve) => {
     timer = setTimeout(() => resolve(`the store did not answer within ${timeoutMs} ms`), timeoutMs);

@@ -1,5 +1,5 @@
 /** server — the eval service: receives handoffs over HTTP, evaluates, keeps the verdicts. */
-export { createEvalApp, DEFAULT_BODY_LIMIT_BYTES, type EvalAppOptions } from './app.js';
+export { createEvalApp, DEFAULT_BODY_LIMIT_BYTES, type EvalAppOptions, storeProblem } from './app.js';
 export { getEvaluation, type StoredEvaluation, saveEvaluation } from './evaluations.js';
 export { jsonLineLog, type ServiceLog } from './log.js';
 export {

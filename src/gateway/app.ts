@@ -1,0 +1,167 @@
+/**
+ * The gateway as a Hono app: API-key auth (principal in the context), per-route roles, a 1 MiB
+ * body limit, one JSON log line per request, and one error mapping — a refusal is always
+ * `{ "error": { "code", "message" } }` with a 4xx; 503 when the store cannot answer; 500 only
+ * when provably itself failed (logged).
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import {
+  PolicyInputError,
+  PolicySetError,
+  ProvablyConfigError,
+  ProvablyStoreError,
+} from '../errors/index.js';
+import type { Signer } from '../ledger/index.js';
+import { EscalationNotifier, type PolicyMode, readRedactParams } from '../policy/index.js';
+import { type ServiceLog, storeProblem } from '../server/index.js';
+import type { Store } from '../store/types.js';
+import { API_KEY_HEADER, API_KEY_HEADER_COMPAT, resolveApiKey } from './auth.js';
+import type { GatewayDeps } from './deps.js';
+import { TenantEngines } from './engines.js';
+import { GatewayRequestError } from './errors.js';
+import type { GatewayEnv } from './http.js';
+import { openApiDocument } from './openapi.js';
+import { auditRoutes } from './routes/audit.js';
+import { escalationRoutes } from './routes/escalations.js';
+import { eventRoutes } from './routes/events.js';
+import { executeRoutes } from './routes/execute.js';
+import { policyRoutes } from './routes/policies.js';
+
+export const GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
+const HEALTH_TIMEOUT_MS = 2_000;
+
+export interface GatewayAppOptions {
+  store: Store;
+  log: ServiceLog;
+  /** Signs the checkpoint a proof is given under (loaded on first use). */
+  signer?: () => Signer;
+  /** enforce or log_only for every tenant (default PROVABLY_POLICY_MODE). */
+  mode?: PolicyMode;
+  /** Default PROVABLY_REDACT_PARAMS. */
+  redactParams?: readonly string[];
+  /** How often a long-poll re-reads its row without a notification (default 1000 ms). */
+  pollMs?: number;
+  bodyLimitBytes?: number;
+}
+
+export interface GatewayApp {
+  app: Hono<GatewayEnv>;
+  /** Stops the escalation listener. */
+  close(): Promise<void>;
+}
+
+export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
+  const { store, log } = options;
+  const limit = options.bodyLimitBytes ?? GATEWAY_BODY_LIMIT_BYTES;
+  const notifier = new EscalationNotifier(store);
+  const deps: GatewayDeps = {
+    store,
+    log,
+    engines: new TenantEngines({ mode: options.mode }),
+    notifier,
+    redact: options.redactParams ?? readRedactParams(),
+    pollMs: options.pollMs ?? 1000,
+    signer: options.signer,
+  };
+  const app = new Hono<GatewayEnv>();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const principal = c.get('principal') as GatewayEnv['Variables']['principal'] | undefined;
+    log.info('request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(principal ? { tenant: principal.tenant, key: principal.keyPrefix } : {}),
+    });
+  });
+
+  app.use(
+    bodyLimit({
+      maxSize: limit,
+      onError: (c) =>
+        c.json(
+          { error: { code: 'payload_too_large', message: `the body is larger than ${limit} bytes` } },
+          413,
+        ),
+    }),
+  );
+
+  app.get('/healthz', async (c) => {
+    const problem = await storeProblem(store, HEALTH_TIMEOUT_MS);
+    if (problem === null) return c.json({ ok: true, store: store.backend });
+    log.error('store unhealthy', { reason: problem });
+    return c.json({ ok: false, store: store.backend, reason: problem }, 503);
+  });
+  app.get('/openapi.json', (c) => c.json(openApiDocument()));
+
+  app.use('/v1/*', async (c, next) => {
+    const key = c.req.header(API_KEY_HEADER) ?? c.req.header(API_KEY_HEADER_COMPAT);
+    if (key === undefined || key === '') {
+      throw new GatewayRequestError(
+        401,
+        'unauthorized',
+        `missing API key: send it in the ${'X-Provably-Api-Key'} header`,
+      );
+    }
+    const principal = await resolveApiKey(store, key);
+    if (principal === null) throw new GatewayRequestError(401, 'unauthorized', 'unknown or revoked API key');
+    c.set('principal', principal);
+    await next();
+  });
+
+  executeRoutes(app, deps);
+  escalationRoutes(app, deps);
+  eventRoutes(app, deps);
+  auditRoutes(app, deps);
+  policyRoutes(app, deps);
+
+  app.notFound((c) =>
+    c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
+  );
+  app.onError((err, c) => {
+    const e = toRequestError(err);
+    if (e.status >= 500) {
+      log.error('request failed', {
+        method: c.req.method,
+        path: c.req.path,
+        status: e.status,
+        error: String((err as Error)?.message ?? err),
+      });
+    }
+    return c.json(
+      { ...e.details.body, error: { code: e.apiCode, message: e.message, ...e.details.error } },
+      e.status,
+    );
+  });
+  return { app, close: () => notifier.close() };
+}
+
+function toRequestError(err: unknown): GatewayRequestError {
+  if (err instanceof GatewayRequestError) return err;
+  if (err instanceof PolicyInputError) return new GatewayRequestError(400, 'invalid_params', err.message);
+  if (err instanceof PolicySetError) {
+    return new GatewayRequestError(400, 'policy_invalid', err.message, {
+      error: {
+        problems: err.problems.map((p) => ({
+          policyId: p.policyId ?? null,
+          line: p.line ?? null,
+          column: p.column ?? null,
+          message: p.message,
+        })),
+      },
+    });
+  }
+  if (err instanceof ProvablyConfigError) return new GatewayRequestError(400, 'bad_request', err.message);
+  if (err instanceof ProvablyStoreError) {
+    return new GatewayRequestError(503, 'unavailable', `the store cannot serve this request: ${err.message}`);
+  }
+  return new GatewayRequestError(
+    500,
+    'internal',
+    `internal error: ${String((err as Error)?.message ?? err)}`,
+  );
+}

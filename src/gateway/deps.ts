@@ -1,0 +1,20 @@
+/** What the routes share: the store and the per-process helpers built once by the app. */
+import type { Signer } from '../ledger/index.js';
+import type { EscalationNotifier } from '../policy/index.js';
+import type { ServiceLog } from '../server/index.js';
+import type { Store } from '../store/types.js';
+import type { TenantEngines } from './engines.js';
+
+export interface GatewayDeps {
+  store: Store;
+  engines: TenantEngines;
+  /** Wakes long-polls when an escalation changes (LISTEN/NOTIFY across replicas). */
+  notifier: EscalationNotifier;
+  /** Param key names stored as [REDACTED] (PROVABLY_REDACT_PARAMS). */
+  redact: readonly string[];
+  /** How often a long-poll re-reads its row even without a notification. */
+  pollMs: number;
+  /** Signs the checkpoint a proof is given under; undefined: proofs answer 503. */
+  signer: (() => Signer) | undefined;
+  log: ServiceLog;
+}

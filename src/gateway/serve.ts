@@ -1,0 +1,67 @@
+/** Runs the gateway on a port (`provably gateway`): the app, the expiry sweep. */
+import { serve } from '@hono/node-server';
+import type { Signer } from '../ledger/index.js';
+import type { PolicyMode } from '../policy/index.js';
+import { jsonLineLog, type ServiceLog } from '../server/index.js';
+import type { Store } from '../store/types.js';
+import { createGatewayApp } from './app.js';
+import { DEFAULT_SWEEP_MS, startExpirySweep } from './sweep.js';
+
+export const DEFAULT_GATEWAY_PORT = 4587;
+export const DEFAULT_GATEWAY_HOST = '127.0.0.1';
+
+export interface GatewayServerOptions {
+  store: Store;
+  port?: number;
+  host?: string;
+  log?: ServiceLog;
+  /** Signs checkpoints for proofs (loaded on first use). */
+  signer?: () => Signer;
+  mode?: PolicyMode;
+  redactParams?: readonly string[];
+  pollMs?: number;
+  /** How often pending escalations past expiry are marked expired (default 5 s). */
+  sweepMs?: number;
+  bodyLimitBytes?: number;
+}
+
+export interface RunningGatewayServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export function startGatewayServer(options: GatewayServerOptions): Promise<RunningGatewayServer> {
+  const log = options.log ?? jsonLineLog();
+  const { app, close: closeApp } = createGatewayApp({ ...options, log });
+  const sweep = startExpirySweep(options.store, log, options.sweepMs ?? DEFAULT_SWEEP_MS);
+  return new Promise((resolve, reject) => {
+    const server = serve(
+      {
+        fetch: app.fetch,
+        port: options.port ?? DEFAULT_GATEWAY_PORT,
+        hostname: options.host ?? DEFAULT_GATEWAY_HOST,
+      },
+      (info) => {
+        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+        const url = `http://${host}:${info.port}`;
+        log.info('listening', { url, store: options.store.backend });
+        resolve({
+          url,
+          async close() {
+            await sweep.close();
+            // Long-polls end with the server: closeAllConnections stops held requests.
+            const closed = new Promise<void>((done) => server.close(() => done()));
+            (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+            await closed;
+            await closeApp();
+          },
+        });
+      },
+    );
+    server.once('error', (err) => {
+      void sweep.close();
+      void closeApp();
+      reject(err);
+    });
+  });
+}
