@@ -16,7 +16,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { diag } from '../diag/index.js';
-import { EscalationError, GatewayError, PolicyInputError } from '../errors/index.js';
+import { EscalationError, GatewayError, PolicyInputError, ProvablyError } from '../errors/index.js';
 import type { DecideCall, DecidedCall, DecisionBackend, EscalationState, OutcomeCall } from './backend.js';
 import { EventPushQueue } from './event-push.js';
 import type { FailOpenLog } from './fail-open.js';
@@ -219,6 +219,12 @@ export class RemoteBackend implements DecisionBackend {
     }
     if (err instanceof ContractError) {
       return new GatewayError(this.location, `answered outside the REST contract: ${err.message}`, {
+        cause: err,
+      });
+    }
+    if (err instanceof ProvablyError) {
+      if (err instanceof GatewayError || err instanceof EscalationError) return err;
+      return new GatewayError(this.location, `the request was refused in this process: ${err.message}`, {
         cause: err,
       });
     }

@@ -13,6 +13,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { ProvablyError } from '../errors/index.js';
 import { selfEgress } from '../scope/index.js';
 
 /** The gateway could not be reached or did not answer in time: the only "unreachable" case. */
@@ -121,7 +122,10 @@ export class GatewayHttp {
             timeoutMs,
           );
           req.on('error', (err: NodeJS.ErrnoException) => {
-            if (req.reusedSocket && err.code === 'ECONNRESET') fail(new StaleSocket());
+            // provably's own refusal (should selfEgress ever not apply) is no outage: it must
+            // never become a fail-open ALLOW.
+            if (err instanceof ProvablyError) fail(err);
+            else if (req.reusedSocket && err.code === 'ECONNRESET') fail(new StaleSocket());
             else fail(new GatewayUnreachable(err.message || String(err.code), { cause: err }));
           });
           req.on('response', (res) => {
