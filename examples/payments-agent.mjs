@@ -26,7 +26,8 @@ async function attempt(label, fn) {
     const value = await fn();
     line(`${label.padEnd(22)} ALLOW    → ${JSON.stringify(value)}`);
   } catch (err) {
-    if (err instanceof PolicyBlockedError) line(`${label.padEnd(22)} BLOCK    → ${err.reason} (event ${err.eventId})`);
+    if (err instanceof PolicyBlockedError)
+      line(`${label.padEnd(22)} BLOCK    → ${err.reason} (event ${err.eventId})`);
     else if (err instanceof EscalationTimeoutError)
       line(`${label.padEnd(22)} TIMEOUT  → EscalationTimeoutError: escalation ${err.escalationId} expired`);
     else line(`${label.padEnd(22)} ERROR    → ${err?.name}: ${err?.message}`);
