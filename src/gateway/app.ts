@@ -27,6 +27,7 @@ import { escalationRoutes } from './routes/escalations.js';
 import { eventRoutes } from './routes/events.js';
 import { executeRoutes } from './routes/execute.js';
 import { policyRoutes } from './routes/policies.js';
+import { SessionQueue } from './session-queue.js';
 
 export const GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
 const HEALTH_TIMEOUT_MS = 2_000;
@@ -59,6 +60,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     store,
     log,
     engines: new TenantEngines({ mode: options.mode }),
+    sessions: new SessionQueue(),
     notifier,
     redact: options.redactParams ?? readRedactParams(),
     pollMs: options.pollMs ?? 1000,

@@ -4,10 +4,13 @@ import type { EscalationNotifier } from '../policy/index.js';
 import type { ServiceLog } from '../server/index.js';
 import type { Store } from '../store/types.js';
 import type { TenantEngines } from './engines.js';
+import type { SessionQueue } from './session-queue.js';
 
 export interface GatewayDeps {
   store: Store;
   engines: TenantEngines;
+  /** One decision at a time per tenant + session in this process (exact session counts). */
+  sessions: SessionQueue;
   /** Wakes long-polls when an escalation changes (LISTEN/NOTIFY across replicas). */
   notifier: EscalationNotifier;
   /** Param key names stored as [REDACTED] (PROVABLY_REDACT_PARAMS). */

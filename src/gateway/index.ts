@@ -46,5 +46,5 @@ export {
   type RunningGatewayServer,
   startGatewayServer,
 } from './serve.js';
-export { type ExpirySweep, startExpirySweep } from './sweep.js';
+export { DEFAULT_SWEEP_MS, type ExpirySweep, startExpirySweep } from './sweep.js';
 export { createTenant, getTenant, listTenants, type Tenant, tenantIdFromName } from './tenants.js';

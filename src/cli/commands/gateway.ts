@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { readPositiveInt } from '../../config/index.js';
 import { ProvablyConfigError } from '../../errors/index.js';
 import {
   API_ROLES,
@@ -14,6 +15,7 @@ import {
   createTenant,
   DEFAULT_GATEWAY_HOST,
   DEFAULT_GATEWAY_PORT,
+  DEFAULT_SWEEP_MS,
   getTenant,
   listApiKeys,
   listTenants,
@@ -62,6 +64,8 @@ export function registerGatewayCommands(program: Command, ctx: CommandContext): 
           log,
           mode,
           signer: opts.checkpoints === false ? undefined : signer,
+          pollMs: readPositiveInt(process.env, 'PROVABLY_GATEWAY_POLL_MS', 1000),
+          sweepMs: readPositiveInt(process.env, 'PROVABLY_GATEWAY_SWEEP_MS', DEFAULT_SWEEP_MS),
         });
         createOutput(false, ctx.streams).line(`provably gateway listening on ${server.url}`);
         const stop = () => {

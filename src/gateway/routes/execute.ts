@@ -27,17 +27,22 @@ export function executeRoutes(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
     const trace = traceField(body) ?? { traceId: null, spanId: null };
     const wait = waitSeconds(body.wait, 'wait');
 
-    const setup = await deps.engines.setup(deps.store, principal.tenant, sessionId);
-    const recorded = await recordDecision(deps.store, setup.evaluator, {
-      tenant: principal.tenant,
-      agentId,
-      action,
-      params,
-      sessionId,
-      session: setup.session,
-      trace,
-      redact: deps.redact,
-    });
+    const recorded = await deps.sessions.run(
+      sessionId === null ? null : `${principal.tenant}\u0000${sessionId}`,
+      async () => {
+        const setup = await deps.engines.setup(deps.store, principal.tenant, sessionId);
+        return recordDecision(deps.store, setup.evaluator, {
+          tenant: principal.tenant,
+          agentId,
+          action,
+          params,
+          sessionId,
+          session: setup.session,
+          trace,
+          redact: deps.redact,
+        });
+      },
+    );
     const { decision: d, eventId, escalation } = recorded;
     deps.log.info('decision', {
       tenant: principal.tenant,
