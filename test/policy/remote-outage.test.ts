@@ -78,6 +78,18 @@ for (const backend of testBackends()) {
         { reason: FAIL_OPEN, event_type: 'decision' },
         { reason: 'completed', event_type: 'outcome' },
       ]);
+      // README limit: the push queue is in memory. Closed while the gateway is still away, this
+      // one keeps its decision only in the local store.
+      const lost = new ProvablyGateway({
+        gatewayUrl: gw().url,
+        apiKey: gw().keys.agent,
+        agentId: 'billing-agent',
+        onGatewayError: 'open',
+        store: local(),
+        tenant: 'agent-local-lost',
+      });
+      expect(await lost.execute('payments.initiate', { amount: 66 })).toMatchObject({ reason: FAIL_OPEN });
+      await lost.close();
     });
 
     it('restarted (a key revoked meanwhile): the waiting execute gets the approval made after the restart', async () => {
@@ -111,6 +123,11 @@ for (const backend of testBackends()) {
         pushed.map((e) => e.params).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
       ).toEqual([{ amount: 6, currency: 'GBP' }, { amount: 7 }]);
       for (const e of pushed) expect(e).toMatchObject({ decision: 'ALLOW', action: 'payments.initiate' });
+      // The decision of the gateway object closed while the gateway was away: local only.
+      const lostRows = await local().query(
+        `SELECT reason FROM provably_decisions WHERE org_id = 'agent-local-lost' AND event_type = 'decision'`,
+      );
+      expect(lostRows.rows).toEqual([{ reason: FAIL_OPEN }]);
     });
 
     it('a revoked key (401) fails closed even in open mode: GatewayError, no body, no local record', async () => {
