@@ -62,6 +62,12 @@ export async function gatewayDemo(ctx) {
   step('start the gateway');
   const gateway = await startGateway(ctx, gatewayEnv);
   out(`gateway at ${gateway.url}`);
+  const dashboard = await gateway.dashboard();
+  if (dashboard !== undefined) {
+    out(
+      `reviewer dashboard at ${dashboard} (while the demo runs; sign in with the reviewer key ${reviewerKey})`,
+    );
+  }
   const api = async (method, path, body) => {
     const res = await fetch(`${gateway.url}${path}`, {
       method,
@@ -188,12 +194,31 @@ function startGateway({ cli, root, env, show }, extraEnv) {
     logLines += String(chunk).split('\n').filter(Boolean).length;
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
+  let stdout = '';
+  // The gateway prints its dashboard's URL on a second line when it serves one.
+  const dashboard = () =>
+    new Promise((resolve) => {
+      const find = () => /reviewer dashboard: (\S+)/.exec(stdout)?.[1];
+      const timer = setTimeout(() => resolve(find()), 500);
+      child.stdout.on('data', () => {
+        if (find() !== undefined) {
+          clearTimeout(timer);
+          resolve(find());
+        }
+      });
+      if (find() !== undefined) {
+        clearTimeout(timer);
+        resolve(find());
+      }
+    });
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
-      const m = /listening on (\S+)/.exec(String(chunk));
+      stdout += chunk;
+      const m = /listening on (\S+)/.exec(stdout);
       if (m)
         resolve({
           url: m[1].replace(/\/$/, ''),
+          dashboard,
           logLines: () => logLines,
           stop: async () => {
             child.kill('SIGTERM');
