@@ -98,6 +98,9 @@ export class RemoteBackend implements DecisionBackend {
       throw this.#failure(err, 'execute');
     }
     if (decided.escalationId !== undefined && decided.expiresAt !== undefined) {
+      // Bounded: escalations returned with wait:false and never awaited leave their entry.
+      if (this.#deadlines.size >= 10_000)
+        this.#deadlines.delete(this.#deadlines.keys().next().value as string);
       this.#deadlines.set(decided.escalationId, localDeadline(answer, decided.expiresAt));
     }
     return decided;

@@ -177,6 +177,22 @@ describeEachBackend('remote client vs a broken server', (backend) => {
     server.closeAllConnections(); // the never-answering requests
   });
 
+  it('an escalation kept pending long past its expiry fails closed instead of waiting forever', async () => {
+    const esc = '00000000-0000-4000-8000-0000000000e3';
+    handler = json(200, {
+      id: esc,
+      status: 'pending',
+      eventId: '00000000-0000-4000-8000-000000000004',
+      action: 'a',
+      expiresAt: new Date(Date.now() - 60_000).toISOString(),
+    });
+    const g = make('open');
+    const e = (await failure(g.awaitEscalation(esc))) as GatewayError;
+    expect(e).toBeInstanceOf(GatewayError);
+    expect(e.message).toMatch(/still pending long after its expiry/);
+    await g.close();
+  });
+
   it('an escalation answer about another id fails closed', async () => {
     const esc = '00000000-0000-4000-8000-0000000000e1';
     handler = (req, _b, res) => {

@@ -88,6 +88,21 @@ describeEachBackend('remote mode, nothing listening', (backend) => {
     await gateway.close();
   });
 
+  it('awaiting an escalation with the gateway away from the start gives up after timeoutMs (its expiry is unknown)', async () => {
+    const gateway = new ProvablyGateway({
+      agentId: 'billing-agent',
+      gatewayUrl: url,
+      apiKey: 'pvk_k_s',
+      onGatewayError: 'open', // never applies to an escalation
+      timeoutMs: 800,
+      store: store(),
+    });
+    const e = await gateway.awaitEscalation('00000000-0000-4000-8000-000000000001').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(GatewayError);
+    expect((e as GatewayError).message).toMatch(/outcome is unknown/);
+    await gateway.close();
+  });
+
   it('open: ALLOW with the fail-open reason, recorded locally as a leaf, the body runs, its outcome recorded locally', async () => {
     const gateway = new ProvablyGateway({
       agentId: 'billing-agent',
