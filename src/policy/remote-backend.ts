@@ -74,6 +74,12 @@ export class RemoteBackend implements DecisionBackend {
     try {
       answer = await this.#http.request('POST', '/v1/execute', body, this.#o.timeoutMs);
     } catch (err) {
+      // A request cut by close() is no outage: never a fail-open ALLOW.
+      if (this.#closed) {
+        throw new GatewayError(this.location, 'closed while deciding; the action did not run', {
+          cause: err,
+        });
+      }
       if (isUnavailable(err) && this.#o.failOpen !== undefined) {
         const decided = await this.#o.failOpen.decide(call, err as Error);
         this.#pushes.enqueue({

@@ -193,6 +193,22 @@ describeEachBackend('remote client vs a broken server', (backend) => {
     await g.close();
   });
 
+  it('close() during a request in open mode: GatewayError, never a fail-open ALLOW', async () => {
+    handler = () => {}; // never answers
+    const g = make('open', 10_000);
+    const pending = failure(g.execute('payments.initiate', { amount: 3 }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await g.close();
+    const e = (await pending) as GatewayError;
+    expect(e).toBeInstanceOf(GatewayError);
+    expect(e.message).toMatch(/closed while deciding/);
+    const rows = await store().query(
+      `SELECT 1 FROM provably_decisions WHERE org_id = 'broken-org' AND params @> '{"amount":3}'::jsonb`,
+    );
+    expect(rows.rows).toHaveLength(0);
+    server.closeAllConnections();
+  });
+
   it('an escalation answer about another id fails closed', async () => {
     const esc = '00000000-0000-4000-8000-0000000000e1';
     handler = (req, _b, res) => {
