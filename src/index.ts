@@ -29,6 +29,7 @@ export {
 // Both the evaluator and the Merkle code name a result ProofCheck; the public one is the evaluator's.
 export type { ProofCheck } from './eval/index.js';
 export * from './eval/index.js';
+export * from './gateway/index.js';
 export * from './handoff/index.js';
 export type { InterceptBodyHook, InterceptStats } from './intercept/index.js';
 export * from './ledger/index.js';

@@ -16,12 +16,14 @@ import type { Signer } from '../ledger/index.js';
 import { EscalationNotifier, type PolicyMode, readRedactParams } from '../policy/index.js';
 import { type ServiceLog, storeProblem } from '../server/index.js';
 import type { Store } from '../store/types.js';
-import { API_KEY_HEADER, API_KEY_HEADER_COMPAT, resolveApiKey } from './auth.js';
+import { API_KEY_HEADER, API_KEY_HEADER_COMPAT } from './auth.js';
 import type { GatewayDeps } from './deps.js';
 import { TenantEngines } from './engines.js';
 import { GatewayRequestError } from './errors.js';
 import type { GatewayEnv } from './http.js';
+import { DEFAULT_KEY_CACHE_MS, KeyCache } from './key-cache.js';
 import { openApiDocument } from './openapi.js';
+import { apiKeyRoutes } from './routes/apikeys.js';
 import { auditRoutes } from './routes/audit.js';
 import { escalationRoutes } from './routes/escalations.js';
 import { eventRoutes } from './routes/events.js';
@@ -44,6 +46,8 @@ export interface GatewayAppOptions {
   /** How often a long-poll re-reads its row without a notification (default 1000 ms). */
   pollMs?: number;
   bodyLimitBytes?: number;
+  /** How long a resolved API key is remembered (default 1000 ms; 0: every request looks it up). */
+  keyCacheMs?: number;
 }
 
 export interface GatewayApp {
@@ -61,6 +65,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     log,
     engines: new TenantEngines({ mode: options.mode }),
     sessions: new SessionQueue(),
+    keys: new KeyCache(options.keyCacheMs ?? DEFAULT_KEY_CACHE_MS),
     notifier,
     redact: options.redactParams ?? readRedactParams(),
     pollMs: options.pollMs ?? 1000,
@@ -98,6 +103,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     log.error('store unhealthy', { reason: problem });
     return c.json({ ok: false, store: store.backend, reason: problem }, 503);
   });
+  // Liveness: the process answers HTTP (no key, no store). Readiness is /healthz.
+  app.get('/livez', (c) => c.json({ ok: true }));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
 
   app.use('/v1/*', async (c, next) => {
@@ -109,7 +116,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
         `missing API key: send it in the ${'X-Provably-Api-Key'} header`,
       );
     }
-    const principal = await resolveApiKey(store, key);
+    const principal = await deps.keys.resolve(store, key);
     if (principal === null) throw new GatewayRequestError(401, 'unauthorized', 'unknown or revoked API key');
     c.set('principal', principal);
     await next();
@@ -120,6 +127,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   eventRoutes(app, deps);
   auditRoutes(app, deps);
   policyRoutes(app, deps);
+  apiKeyRoutes(app, deps);
 
   app.notFound((c) =>
     c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),

@@ -4,11 +4,14 @@ import type { EscalationNotifier } from '../policy/index.js';
 import type { ServiceLog } from '../server/index.js';
 import type { Store } from '../store/types.js';
 import type { TenantEngines } from './engines.js';
+import type { KeyCache } from './key-cache.js';
 import type { SessionQueue } from './session-queue.js';
 
 export interface GatewayDeps {
   store: Store;
   engines: TenantEngines;
+  /** Resolved API keys, kept briefly (revocation takes effect within its time). */
+  keys: KeyCache;
   /** One decision at a time per tenant + session in this process (exact session counts). */
   sessions: SessionQueue;
   /** Wakes long-polls when an escalation changes (LISTEN/NOTIFY across replicas). */

@@ -102,9 +102,10 @@ export function traceField(
 }
 
 /** Seconds to hold a long-poll (0–55), from a body number or a query string. */
-export function waitSeconds(v: unknown, where: string): number {
-  if (v === undefined || v === null || v === '') return 0;
-  const n = typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+export function waitSeconds(v: unknown, where: string, from: 'body' | 'query'): number {
+  if (v === undefined || v === null || (from === 'query' && v === '')) return 0;
+  // A query string carries text; a JSON body must carry a number.
+  const n = from === 'query' && typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 55) {
     throw badRequest(`${where} must be a number of seconds from 0 to 55`);
   }

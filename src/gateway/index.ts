@@ -30,6 +30,7 @@ export {
 export { NO_POLICY_REASON, NO_POLICY_VERSION, TenantEngines } from './engines.js';
 export { type ApiErrorCode, GatewayRequestError } from './errors.js';
 export type { ExecutionJson } from './json.js';
+export { DEFAULT_KEY_CACHE_MS, KeyCache } from './key-cache.js';
 export { openApiDocument } from './openapi.js';
 export {
   currentPolicySet,

@@ -59,6 +59,61 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': { description: 'ok' }, '503': { description: 'the store cannot answer' } },
         },
       },
+      '/livez': {
+        get: {
+          security: [],
+          summary: 'liveness: the process answers (no store access)',
+          responses: { '200': { description: 'ok' } },
+        },
+      },
+      '/v1/apikeys': {
+        get: {
+          summary: 'the tenant’s API keys, without secrets (admin)',
+          responses: {
+            '200': {
+              description: 'keys',
+              ...json({ type: 'object', properties: { apikeys: { type: 'array', items: ref('ApiKey') } } }),
+            },
+            ...errors,
+          },
+        },
+        post: {
+          summary: 'create an API key in the admin’s tenant; the key is in this answer only (admin)',
+          requestBody: {
+            required: true,
+            ...json({
+              type: 'object',
+              required: ['role'],
+              properties: {
+                role: { type: 'string', enum: ['agent', 'reviewer', 'admin'] },
+                name: nullableString,
+                agentId: { ...nullableString, description: 'bind an agent key to one agent id' },
+              },
+            }),
+          },
+          responses: {
+            '201': {
+              description: 'created',
+              ...json({
+                allOf: [ref('ApiKey'), { type: 'object', properties: { key: { type: 'string' } } }],
+              }),
+            },
+            ...errors,
+          },
+        },
+      },
+      '/v1/apikeys/{id}/revoke': {
+        post: {
+          summary:
+            'revoke a key of the admin’s tenant (401 from then on, on every replica within the key cache time)',
+          parameters: [idParam('id')],
+          responses: {
+            '200': { description: 'revoked', ...json(ref('ApiKey')) },
+            '404': error('not_found'),
+            ...errors,
+          },
+        },
+      },
       '/openapi.json': {
         get: { security: [], summary: 'this document', responses: { '200': { description: 'OpenAPI 3.1' } } },
       },
@@ -329,6 +384,19 @@ export function openApiDocument(): Record<string, unknown> {
               },
             },
             escalation: ref('Escalation'),
+          },
+        },
+        ApiKey: {
+          type: 'object',
+          properties: {
+            id: { type: 'string', format: 'uuid' },
+            tenant: { type: 'string' },
+            role: { type: 'string', enum: ['agent', 'reviewer', 'admin'] },
+            name: nullableString,
+            agentId: nullableString,
+            prefix: { type: 'string' },
+            createdAt: { type: 'string', format: 'date-time' },
+            revokedAt: { type: ['string', 'null'], format: 'date-time' },
           },
         },
         ExecuteRequest: {

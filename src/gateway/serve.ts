@@ -23,6 +23,8 @@ export interface GatewayServerOptions {
   /** How often pending escalations past expiry are marked expired (default 5 s). */
   sweepMs?: number;
   bodyLimitBytes?: number;
+  /** How long a resolved API key is remembered (default 1000 ms). */
+  keyCacheMs?: number;
 }
 
 export interface RunningGatewayServer {
@@ -58,6 +60,14 @@ export function startGatewayServer(options: GatewayServerOptions): Promise<Runni
         });
       },
     );
+    // A connection the HTTP parser refused or that failed mid-request: logged, then Node's
+    // default answer (400 / 408 / 431, or a plain close when the socket is gone).
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      log.error('client connection error', { code: err.code ?? null, error: err.message });
+      if (socket.writable && !socket.destroyed)
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
     server.once('error', (err) => {
       void sweep.close();
       void closeApp();

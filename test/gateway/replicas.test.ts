@@ -70,6 +70,35 @@ describeE2E('gateway replicas and restarts', (backend) => {
     120_000,
   );
 
+  it.runIf(backend === 'postgres')(
+    'a key revoked through one replica is refused by the other within its key cache time (1 s)',
+    async () => {
+      const store = await stores.fresh();
+      const t = await setUp(store, 'tr-revoke');
+      const [one, two] = await Promise.all([start(store), start(store)]);
+      const made = await one.call<Json>('POST', '/v1/apikeys', {
+        key: t.admin,
+        body: { role: 'reviewer', name: 'temp' },
+      });
+      // Warm replica two's cache with the key.
+      expect((await two.call('GET', '/v1/escalations', { key: made.body.key })).status).toBe(200);
+      expect((await one.call('POST', `/v1/apikeys/${made.body.id}/revoke`, { key: t.admin })).status).toBe(
+        200,
+      );
+      const revokedAt = performance.now();
+      let refusedAfter: number | undefined;
+      while (refusedAfter === undefined && performance.now() - revokedAt < 10_000) {
+        const r = await two.call('GET', '/v1/escalations', { key: made.body.key });
+        if (r.status === 401) refusedAfter = performance.now() - revokedAt;
+        else await new Promise((res) => setTimeout(res, 50));
+      }
+      console.log(`revocation seen by the other replica after ${refusedAfter?.toFixed(0)} ms`);
+      expect(refusedAfter).toBeDefined();
+      expect(refusedAfter as number).toBeLessThan(5000);
+    },
+    120_000,
+  );
+
   it('SIGKILL during a pending escalation and a held long-poll; after the restart a re-poll gets the decision', async () => {
     const store = await stores.fresh();
     const t = await setUp(store, `tr-restart-${backend}`);

@@ -12,6 +12,7 @@ import {
 } from '../../src/ledger/index.js';
 import { canonicalJson } from '../../src/policy/params.js';
 import { describeE2E, type E2EStore, useE2EStores } from '../e2e/stores.js';
+import { runCli } from '../helpers/cli.js';
 import { type GatewayChild, type Json, startGateway } from './child.js';
 import { setUpTenant, type TenantKeys } from './fixtures.js';
 
@@ -461,17 +462,75 @@ permit(principal, action == Action::"tool.limited", resource) when { context.ses
     expect(verifyCheckpoint(proof.body.checkpoint as Checkpoint, trustedKeysOf(signer)).ok).toBe(true);
   });
 
+  it('API keys over REST: an admin creates (key shown once) and revokes keys of its own tenant only', async () => {
+    const made = await gw.call<Json>('POST', '/v1/apikeys', {
+      key: a.admin,
+      body: { role: 'agent', name: 'rest-made', agentId: 'billing-agent' },
+    });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({
+      tenant: a.id,
+      role: 'agent',
+      agentId: 'billing-agent',
+      revokedAt: null,
+    });
+    expect(made.body.key).toMatch(/^pvk_[a-z0-9]{8}_/);
+    const used = await execute(made.body.key, { action: 'payments.initiate', params: { amount: 1 } });
+    expect(used.body.decision).toBe('ALLOW');
+    const list = await gw.call<Json>('GET', '/v1/apikeys', { key: a.admin });
+    expect(JSON.stringify(list.body)).not.toContain(made.body.key.slice(13));
+    expect((list.body.apikeys as Json[]).every((k) => k.tenant === a.id)).toBe(true);
+    // Another tenant's admin: 404 like an unknown id, and the key keeps working.
+    const foreign = await gw.call<Json>('POST', `/v1/apikeys/${made.body.id}/revoke`, { key: b.admin });
+    const unknown = await gw.call<Json>('POST', '/v1/apikeys/00000000-0000-4000-8000-0000000000aa/revoke', {
+      key: b.admin,
+    });
+    expect(foreign).toEqual(unknown);
+    expect(foreign.status).toBe(404);
+    expect((await execute(made.body.key, { action: 'tool.ok', params: {} })).status).toBe(200);
+    for (const [method, path, key] of [
+      ['GET', '/v1/apikeys', a.reviewer],
+      ['POST', '/v1/apikeys', a.agent],
+    ] as const) {
+      expect(
+        (await gw.call(method, path, { key, body: method === 'POST' ? { role: 'admin' } : undefined }))
+          .status,
+      ).toBe(403);
+    }
+    expect((await gw.call('POST', '/v1/apikeys', { key: a.admin, body: { role: 'root' } })).status).toBe(400);
+    expect(
+      (await gw.call('POST', '/v1/apikeys', { key: a.admin, body: { role: 'reviewer', agentId: 'x' } }))
+        .status,
+    ).toBe(400);
+    // Revoked through this gateway: refused at once (its key cache forgets the key).
+    const revoked = await gw.call<Json>('POST', `/v1/apikeys/${made.body.id}/revoke`, { key: a.admin });
+    expect(revoked.body.revokedAt).toEqual(expect.any(String));
+    expect((await execute(made.body.key, { action: 'tool.ok', params: {} })).status).toBe(401);
+  });
+
+  it.runIf(backend === 'pglite')(
+    'the CLI against the embedded store a running gateway holds fails with `locked`, naming its process',
+    async () => {
+      const r = await runCli(['apikeys', 'list'], store.env());
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('(locked)');
+      expect(r.stderr).toContain(`process ${gw.proc.pid} `);
+    },
+    60_000,
+  );
+
   it('healthz without a key; the OpenAPI document names every route', async () => {
     expect(await gw.call('GET', '/healthz')).toEqual({ status: 200, body: { ok: true, store: backend } });
-    // Residual limit (README): keys are managed with the CLI; there is no REST endpoint for them.
-    const keys = await gw.call<Json>('POST', '/v1/apikeys', { key: a.admin, body: { role: 'admin' } });
-    expect(keys).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(await gw.call('GET', '/livez')).toEqual({ status: 200, body: { ok: true } });
     const doc = await gw.call<Json>('GET', '/openapi.json');
     expect(doc.body.openapi).toBe('3.1.0');
     expect(Object.keys(doc.body.paths).sort()).toEqual(
       [
         '/healthz',
+        '/livez',
         '/openapi.json',
+        '/v1/apikeys',
+        '/v1/apikeys/{id}/revoke',
         '/v1/audit',
         '/v1/audit/{eventId}',
         '/v1/audit/{eventId}/proof',

@@ -15,6 +15,7 @@ import {
   createTenant,
   DEFAULT_GATEWAY_HOST,
   DEFAULT_GATEWAY_PORT,
+  DEFAULT_KEY_CACHE_MS,
   DEFAULT_SWEEP_MS,
   getTenant,
   listApiKeys,
@@ -66,6 +67,7 @@ export function registerGatewayCommands(program: Command, ctx: CommandContext): 
           signer: opts.checkpoints === false ? undefined : signer,
           pollMs: readPositiveInt(process.env, 'PROVABLY_GATEWAY_POLL_MS', 1000),
           sweepMs: readPositiveInt(process.env, 'PROVABLY_GATEWAY_SWEEP_MS', DEFAULT_SWEEP_MS),
+          keyCacheMs: readNonNegativeInt(process.env.PROVABLY_GATEWAY_KEY_CACHE_MS, DEFAULT_KEY_CACHE_MS),
         });
         createOutput(false, ctx.streams).line(`provably gateway listening on ${server.url}`);
         const stop = () => {
@@ -234,6 +236,17 @@ function readText(file: string): string {
   } catch (err) {
     throw new ProvablyConfigError('file', `cannot read ${file}: ${(err as Error).message}`);
   }
+}
+
+function readNonNegativeInt(raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) {
+    throw new ProvablyConfigError(
+      'PROVABLY_GATEWAY_KEY_CACHE_MS',
+      `expected milliseconds ≥ 0, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return Number(raw);
 }
 
 function parsePort(value: string): number {

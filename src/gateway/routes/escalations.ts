@@ -79,7 +79,7 @@ export function escalationRoutes(app: Hono<GatewayEnv>, deps: GatewayDeps): void
   app.get('/v1/escalations/:id', async (c) => {
     const p = principalOf(c, 'agent', 'reviewer', 'admin');
     const id = idParam(c, 'id', 'escalation');
-    const wait = waitSeconds(c.req.query('wait'), 'wait');
+    const wait = waitSeconds(c.req.query('wait'), 'wait', 'query');
     const row = await visible(p, id);
     if (row.status !== 'pending' || wait === 0) return c.json(escalationJson(row));
     return c.json(

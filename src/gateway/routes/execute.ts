@@ -25,7 +25,7 @@ export function executeRoutes(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
     const params = normalizeParams(body.params ?? {}); // PolicyInputError → 400 invalid_params
     const sessionId = stringField(body, 'sessionId', { nullable: true }) ?? null;
     const trace = traceField(body) ?? { traceId: null, spanId: null };
-    const wait = waitSeconds(body.wait, 'wait');
+    const wait = waitSeconds(body.wait, 'wait', 'body');
 
     const recorded = await deps.sessions.run(
       sessionId === null ? null : `${principal.tenant}\u0000${sessionId}`,
