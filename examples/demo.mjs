@@ -7,7 +7,10 @@
 //     claims travel to the eval service as a handoff with proofs → PASS,
 //  5. runs it again with a lying tool (body hook) → CAUGHT (value),
 //  6. rewrites a recorded row directly in the database → `provably verify` names it, and the
-//     rebuilt handoff → CAUGHT (proof).
+//     rebuilt handoff → CAUGHT (proof),
+//  7. the policy gateway (examples/demo-gateway.mjs): a guarded payments tool in remote mode →
+//     ALLOW (its HTTP call recorded in the same trace), BLOCK, an ESCALATE approved over REST by a
+//     reviewer key, one that expires → EscalationTimeoutError; `provably verify` over both logs.
 // It uses a fresh data dir each run (or PROVABLY_DATA_DIR when set) and prints it, so you can
 // look around afterwards with the same CLI.
 import { spawn } from 'node:child_process';
@@ -15,6 +18,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gatewayDemo } from './demo-gateway.mjs';
 import { startFakeCrm } from './fake-crm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +39,7 @@ const show = (args) => process.stdout.write(`$ ${args.map((a) => a.replace(`${ro
 
 // Asynchronous on purpose: the fake servers live in this process and must keep answering while
 // a child runs. Resolves with the child's stdout (also echoed) and its exit code.
-function run(args, { extraEnv = {}, quiet = false, okCodes = [0] } = {}) {
+function run(args, { extraEnv = {}, quiet = false, live = false, okCodes = [0] } = {}) {
   if (!quiet) show(args);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
@@ -46,7 +50,7 @@ function run(args, { extraEnv = {}, quiet = false, okCodes = [0] } = {}) {
     let stdout = '';
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
-      if (!quiet) process.stdout.write(chunk);
+      if (!quiet || live) process.stdout.write(chunk);
     });
     child.on('error', reject);
     child.on('exit', (code) =>
@@ -141,21 +145,45 @@ try {
   });
   verdicts.tampered = /eval service: (\w+)/.exec(rebuilt.stdout)?.[1];
 
+  const gw = await gatewayDemo({ cli, root, work, env, run, show, step, paymentsUrl: servers.crmUrl });
+
   step('summary');
   const expect = { honest: 'PASS', lying: 'CAUGHT', verify: 'BROKEN', tampered: 'CAUGHT' };
+  const gatewayExpect = {
+    allow: 'ALLOW',
+    block: 'BLOCK',
+    approved: 'ALLOW',
+    expired: 'TIMEOUT',
+    sameTrace: true,
+    verifyGateway: 'OK',
+    verifyAgent: 'OK',
+  };
   const lines = [
     ['untrusted call blocked before any byte left', leaked === 0 ? 'yes' : 'NO'],
     ['honest claims', verdicts.honest],
     ['lying tool', `${verdicts.lying} (value)`],
     ['provably verify after the edit', verdicts.verify],
     ['rebuilt handoff after the edit', `${verdicts.tampered} (proof)`],
+    ['gateway: pay 50 GBP', gw.allow],
+    ['gateway: pay 20 BTC', gw.block],
+    ['gateway: pay 500 GBP (approved over REST)', gw.approved],
+    ['gateway: refund (nobody decides, 3 s hold)', gw.expired],
+    ['guarded HTTP call in the decision trace', gw.sameTrace ? 'yes' : 'NO'],
+    ['provably verify: gateway decisions', gw.verifyGateway],
+    ['provably verify: agent intercepts', gw.verifyAgent],
   ];
   for (const [what, result] of lines) process.stdout.write(`${what.padEnd(46)} ${result}\n`);
   process.stdout.write(`eval service log lines (JSON): ${service.logLines()}\n`);
   process.stdout.write(
     `\nLook around: PROVABLY_DATA_DIR=${dataDir} PROVABLY_ORG_ID=${env.PROVABLY_ORG_ID} npx provably intercepts list\n`,
   );
-  const ok = leaked === 0 && Object.entries(expect).every(([k, v]) => verdicts[k] === v);
+  process.stdout.write(
+    `             PROVABLY_DATA_DIR=${gw.gatewayDir} PROVABLY_ORG_ID=demo npx provably audit list   (the gateway's decisions)\n`,
+  );
+  const ok =
+    leaked === 0 &&
+    Object.entries(expect).every(([k, v]) => verdicts[k] === v) &&
+    Object.entries(gatewayExpect).every(([k, v]) => gw[k] === v);
   if (!ok) {
     process.stdout.write('\nFAILED: the demo did not come out as expected.\n');
     process.exitCode = 1;

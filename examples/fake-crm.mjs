@@ -14,7 +14,7 @@ function countingServer(handler) {
   const server = createServer((req, res) => {
     stats.requests++;
     stats.paths.push(`${req.method} ${req.url}`);
-    handler(req, res);
+    handler(req, res, stats);
   });
   server.on('connection', () => stats.connections++);
   return { server, stats };
@@ -25,9 +25,14 @@ function listen(server) {
 }
 
 export async function startFakeCrm() {
-  const crm = countingServer((req, res) => {
+  const crm = countingServer((req, res, stats) => {
     const match = /^\/customers\/(\d+)$/.exec(req.url ?? '');
-    if (req.url === '/health') {
+    if (req.method === 'POST' && req.url === '/payments') {
+      // The payments tool of the gateway demo: accepts any payment it is sent.
+      stats.payments = (stats.payments ?? 0) + 1;
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: `pay_${stats.payments}`, status: 'accepted' }));
+    } else if (req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     } else if (match && CUSTOMERS[match[1]]) {
       res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'session=secret' });

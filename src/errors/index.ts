@@ -192,16 +192,20 @@ export class EscalationError extends ProvablyError {
 }
 
 /**
- * The gateway could not decide or could not record its decision (an unreachable remote gateway,
- * or in local mode a store that refused the audit row). Fail-closed: the action did not run.
+ * The gateway could not decide or could not record its decision (a remote gateway unreachable
+ * in closed mode, answering 5xx, or refusing the API key with 401/403; in local mode a store
+ * that refused the audit row). Fail-closed: the action did not run.
  */
 export class GatewayError extends ProvablyError {
   readonly code = 'PROVABLY_GATEWAY_ERROR';
   /** The gateway URL, or `local:<store location>` in local mode. */
   readonly url: string;
-  constructor(url: string, detail: string, options?: { cause?: unknown }) {
+  /** The remote gateway's HTTP status when it answered with an error (401, 403, 5xx…). */
+  readonly status: number | undefined;
+  constructor(url: string, detail: string, options?: { cause?: unknown; status?: number }) {
     super(`gateway ${redactUserinfo(url)}: ${detail}`, options);
     this.url = redactUserinfo(url);
+    this.status = options?.status;
   }
 }
 

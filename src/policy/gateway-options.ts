@@ -9,12 +9,20 @@ export interface ProvablyGatewayOptions {
   policy?: string;
   /** Cedar schema text or .cedarschema path: policies are validated strictly against it. */
   schema?: string;
-  /** Remote gateway: not available yet (the gateway server is a later release). */
+  /**
+   * Remote mode: the gateway's origin (`http://localhost:4587`). Default: PROVABLY_GATEWAY_URL
+   * (when no policy is given). Give either gatewayUrl or policy.
+   */
   gatewayUrl?: string;
+  /** Remote mode: the agent's API key (`pvk_…`). Default: PROVABLY_API_KEY. */
   apiKey?: string;
-  /** Remote mode only (ignored locally, where there is no gateway to be unreachable). */
+  /**
+   * Remote mode, the gateway unreachable: `closed` (default) → GatewayError, nothing runs;
+   * `open` → ALLOW, recorded in the local store and pushed to the gateway once it is back.
+   * Default: PROVABLY_GATEWAY_ON_ERROR. A refused key (401/403) fails closed either way.
+   */
   onGatewayError?: 'closed' | 'open';
-  /** Where decisions go. Default: provably's default store (PROVABLY_DATABASE_URL, else embedded). */
+  /** Where decisions go (remote mode: where fail-open decisions go). Default: provably's default store (PROVABLY_DATABASE_URL, else embedded). */
   store?: Store;
   /** The tenant (Cedar resource Tenant::"<tenant>") and ledger org. Default: PROVABLY_ORG_ID. */
   tenant?: string;
@@ -30,8 +38,10 @@ export interface ProvablyGatewayOptions {
   pollMs?: number;
   /** Reload a policy file when it changes (default true). */
   watch?: boolean;
-  /** Remote mode request timeout (ms); local escalations wait for their hold instead. */
+  /** Remote mode: bound of one request, ms (default 90 000); escalations wait for their hold. */
   timeoutMs?: number;
+  /** Remote mode: seconds the gateway may hold one escalation poll (1–55, default 55). */
+  longPollSeconds?: number;
 }
 
 export interface ExecuteOptions {

@@ -1,9 +1,12 @@
 /**
- * ProvablyGateway, local mode: policy decisions in-process (no server), every decision a
- * durable audit event and ledger leaf, escalations held in the store until a human decides
- * (another process, the CLI) or they expire.
+ * ProvablyGateway: policy-gated tool execution. Local mode decides in-process (a Cedar policy,
+ * every decision a durable audit event and ledger leaf in the store, escalations held there
+ * until a human decides or they expire); remote mode asks a `provably gateway` server over
+ * REST. Both sit behind a DecisionBackend: what the caller sees — argument checks, sessions,
+ * throwing on BLOCK, the scope a guarded body runs in — is written once, here.
  *
  *   const gateway = new ProvablyGateway({ agentId: 'billing-agent', policy: './policy.cedar' });
+ *   const remote = new ProvablyGateway({ agentId: 'billing-agent', gatewayUrl: 'http://localhost:4587', apiKey });
  *   const r = await gateway.execute('payments.initiate', { amount: 50 });   // throws on BLOCK
  *   const pay = gateway.guard('payments.initiate', async (amount, currency) => …);
  *   await gateway.session('sess_1', async (s) => { await s.execute(…); s.blockedCount; });
@@ -15,8 +18,6 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
-import { defaultOrgId } from '../config/index.js';
-import { diag } from '../diag/index.js';
 import {
   EscalationError,
   EscalationTimeoutError,
@@ -24,84 +25,52 @@ import {
   PolicyBlockedError,
   ProvablyConfigError,
 } from '../errors/index.js';
-import { activeScope, activeSpanIds, interceptContext, selfEgress } from '../scope/index.js';
-import { getDefaultStore, type ProvablyStore } from '../store/index.js';
-import type { Store } from '../store/types.js';
-import { type RecordedDecision, recordDecision } from './decide.js';
-import { type Decision, PolicyEngine, type SessionCounts } from './engine.js';
-import { type Escalation, getEscalation } from './escalations.js';
+import { activeScope, activeSpanIds, interceptContext } from '../scope/index.js';
+import type { DecisionBackend, EscalationState, TraceIds } from './backend.js';
+import type { Decision, PolicyEngine, SessionCounts } from './engine.js';
 import type { ExecuteOptions, ProvablyGatewayOptions } from './gateway-options.js';
-import { EscalationNotifier } from './notifier.js';
-import { recordOutcome } from './outcome.js';
+import { openBackend } from './open-backend.js';
 import { namedArguments, parameterNames } from './param-names.js';
-import { normalizeParams, type Params, readRedactParams } from './params.js';
+import { normalizeParams, type Params } from './params.js';
 import { ExecutionResult } from './result.js';
 import { PolicySession } from './session.js';
-import { DEFAULT_POLL_MS, waitForEscalation } from './wait.js';
 
 export type { ExecuteOptions, ProvablyGatewayOptions } from './gateway-options.js';
 
 interface DecideOptions extends ExecuteOptions {
-  trace?: { traceId: string | null; spanId: string | null };
+  trace?: TraceIds;
   session?: PolicySession;
 }
 
 export class ProvablyGateway {
   readonly agentId: string;
+  /** The org local and fail-open decisions are recorded under (remote: the key's tenant decides). */
   readonly tenant: string;
-  readonly engine: PolicyEngine;
-  readonly #store: Store;
-  readonly #notifier: EscalationNotifier;
-  readonly #redact: readonly string[];
+  /** Local mode's policy engine (undefined in remote mode). */
+  readonly engine: PolicyEngine | undefined;
+  /** Remote mode's gateway URL (undefined in local mode). */
+  readonly gatewayUrl: string | undefined;
+  readonly #backend: DecisionBackend;
   readonly #defaultSession: string | undefined;
-  readonly #pollMs: number;
   readonly #sessions = new Map<string, SessionCounts>();
   readonly #current = new AsyncLocalStorage<PolicySession>();
   #closed = false;
 
   constructor(options: ProvablyGatewayOptions = {}) {
-    const env = process.env;
-    if (options.gatewayUrl !== undefined || (options.policy === undefined && env.PROVABLY_GATEWAY_URL)) {
-      throw new ProvablyConfigError(
-        'gatewayUrl',
-        'the remote gateway is not available in this version; give `policy` (or PROVABLY_POLICY_FILE) to decide locally',
-      );
-    }
-    const agentId = options.agentId ?? env.PROVABLY_AGENT_ID;
-    if (typeof agentId !== 'string' || agentId.trim() === '') {
-      throw new ProvablyConfigError(
-        'agentId',
-        'expected a non-empty agent id (option agentId or PROVABLY_AGENT_ID)',
-      );
-    }
-    const policy = options.policy ?? env.PROVABLY_POLICY_FILE;
-    if (policy === undefined) {
-      throw new ProvablyConfigError(
-        'policy',
-        'expected Cedar text or a policy file (option policy or PROVABLY_POLICY_FILE)',
-      );
-    }
-    this.agentId = agentId;
-    this.tenant = options.tenant ?? defaultOrgId();
-    this.engine = new PolicyEngine({
-      policy,
-      schema: options.schema,
-      mode: options.mode,
-      watch: options.watch,
-      defaultHoldSeconds: options.defaultHoldSeconds,
-    });
-    this.#store = options.store ?? getDefaultStore();
-    this.#notifier = new EscalationNotifier(this.#store);
-    this.#redact = options.redactParams ?? readRedactParams(env);
+    const opened = openBackend(options, process.env);
+    this.agentId = opened.agentId;
+    this.tenant = opened.tenant;
+    this.engine = opened.engine;
+    this.gatewayUrl = opened.gatewayUrl;
+    this.#backend = opened.backend;
     this.#defaultSession = options.defaultSession;
-    this.#pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   }
 
   /**
    * Decides `action` with `params` and records the decision. Throws PolicyBlockedError on BLOCK
    * (or a rejected escalation), EscalationTimeoutError on expiry, unless throwOnBlock is false;
-   * GatewayError when the decision cannot be recorded; PolicyInputError for params that are
-   * not JSON. Nothing is run: this is the decision only (see guard).
+   * GatewayError when no decision could be made and recorded; PolicyInputError for params that
+   * are not JSON. Nothing is run: this is the decision only (see guard).
    */
   execute(
     action: string,
@@ -138,23 +107,30 @@ export class ProvablyGateway {
             // No scope could be opened (no OpenTelemetry context manager): the body's HTTP calls
             // would go ungoverned. Fail closed.
             throw new GatewayError(
-              this.#location(),
+              this.#backend.location,
               'could not open a provably scope for the guarded body; it did not run',
             );
           }
-          const decided = await this.#decide(action, params, {
-            session,
-            trace: { traceId: scope.traceId, spanId: scope.spanId },
-          });
+          const trace = { traceId: scope.traceId, spanId: scope.spanId };
+          const decided = await this.#decide(action, params, { session, trace });
+          const outcome = (durationMs: number, result: { value?: unknown; error?: unknown }) =>
+            this.#backend.recordOutcome({
+              agentId: this.agentId,
+              decided,
+              params,
+              trace,
+              durationMs,
+              result,
+            });
           const started = performance.now();
           let value: Awaited<R>;
           try {
             value = await fn(...args);
           } catch (err) {
-            await this.#outcome(decided, params, scope, performance.now() - started, { error: err });
+            await outcome(performance.now() - started, { error: err });
             throw err;
           }
-          await this.#outcome(decided, params, scope, performance.now() - started, { value });
+          await outcome(performance.now() - started, { value });
           session?.replaceLast(decided, decided.withToolResult(value));
           return value;
         },
@@ -179,9 +155,8 @@ export class ProvablyGateway {
     escalationId: string,
     options: Pick<ExecuteOptions, 'throwOnBlock'> = {},
   ): Promise<ExecutionResult> {
-    const row = await selfEgress(() =>
-      waitForEscalation(this.#store, this.#notifier, escalationId, this.#pollMs),
-    );
+    this.#checkOpen();
+    const row = await this.#backend.waitEscalation(escalationId);
     return this.#resolved(row, options.throwOnBlock !== false, this.#sessionFor(undefined));
   }
 
@@ -190,19 +165,21 @@ export class ProvablyGateway {
     escalationId: string,
     options: Pick<ExecuteOptions, 'throwOnBlock'> = {},
   ): Promise<ExecutionResult> {
-    const row = await selfEgress(() => getEscalation(this.#store, escalationId));
-    if (row === null) throw new EscalationError(escalationId, 'not-found', 'no such escalation');
+    this.#checkOpen();
+    const row = await this.#backend.readEscalation(escalationId);
     if (row.status === 'pending')
       throw new EscalationError(escalationId, 'pending', 'still pending: no outcome yet');
     return this.#resolved(row, options.throwOnBlock !== false, undefined);
   }
 
-  /** Stops watching the policy file and the escalation listener. The store is the caller's. */
+  /**
+   * Local: stops watching the policy file and the escalation listener (the store is the
+   * caller's). Remote: pushes what is queued (bounded) and closes its connections.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.engine.close();
-    await this.#notifier.close();
+    await this.#backend.close();
   }
 
   /** @internal used by PolicySession. */
@@ -225,76 +202,43 @@ export class ProvablyGateway {
     rawParams: Record<string, unknown>,
     o: DecideOptions,
   ): Promise<ExecutionResult> {
-    if (this.#closed) throw new ProvablyConfigError('gateway', 'this gateway is closed');
+    this.#checkOpen();
     checkAction(action);
     const params = normalizeParams(rawParams);
     const sessionId = o.sessionId ?? o.session?.id ?? this.#defaultSession ?? null;
     const counts = this.#countsOf(sessionId ?? '');
-    let recorded: RecordedDecision;
-    try {
-      recorded = await selfEgress(() =>
-        recordDecision(this.#store, this.engine, {
-          tenant: this.tenant,
-          agentId: this.agentId,
-          action,
-          params,
-          sessionId,
-          session: counts,
-          trace: o.trace ?? activeSpanIds(),
-          redact: this.#redact,
-        }),
-      );
-    } catch (err) {
-      throw new GatewayError(
-        this.#location(),
-        `the decision could not be recorded, so the action did not run: ${(err as Error)?.message ?? String(err)}`,
-        { cause: err },
-      );
-    }
-    const { decision: d, eventId, escalation } = recorded;
-    const enforce = d.mode === 'enforce';
-    const base = { action, eventId, sessionId, policyVersion: d.policyVersion };
-    if (!enforce) {
-      diag.debug(`log-only: ${action} would be ${d.decision} (${d.reason})`);
-      return this.#count(
-        counts,
-        o.session,
-        new ExecutionResult({
-          ...base,
-          decision: 'ALLOW',
-          reason: `log-only: ${d.reason}`,
-          shadowDecision: d.decision,
-        }),
-      );
-    }
-    if (d.decision === 'ALLOW')
-      return this.#count(
-        counts,
-        o.session,
-        new ExecutionResult({ ...base, decision: 'ALLOW', reason: d.reason }),
-      );
-    if (d.decision === 'BLOCK') {
-      const result = this.#count(
-        counts,
-        o.session,
-        new ExecutionResult({ ...base, decision: 'BLOCK', reason: d.reason }),
-      );
-      if (o.throwOnBlock !== false) throw new PolicyBlockedError(action, d.reason, eventId);
-      return result;
-    }
-    const held = escalation as Escalation;
-    const pending = this.#count(
+    const d = await this.#backend.decide({
+      agentId: this.agentId,
+      action,
+      params,
+      sessionId,
+      session: counts,
+      trace: o.trace ?? activeSpanIds(),
+    });
+    const result = this.#count(
       counts,
       o.session,
-      new ExecutionResult({ ...base, decision: 'ESCALATE', reason: d.reason, escalationId: held.id }),
+      new ExecutionResult({
+        decision: d.decision,
+        reason: d.reason,
+        action,
+        eventId: d.eventId,
+        sessionId: d.sessionId,
+        policyVersion: d.policyVersion,
+        escalationId: d.escalationId,
+        shadowDecision: d.shadowDecision,
+      }),
     );
-    if (o.wait === false) return pending;
-    const row = await selfEgress(() => waitForEscalation(this.#store, this.#notifier, held.id, this.#pollMs));
+    if (d.decision === 'BLOCK' && o.throwOnBlock !== false) {
+      throw new PolicyBlockedError(action, d.reason, d.eventId);
+    }
+    if (d.decision !== 'ESCALATE' || o.wait === false) return result;
+    const row = await this.#backend.waitEscalation(d.escalationId as string);
     return this.#resolved(row, o.throwOnBlock !== false, o.session, counts);
   }
 
   #resolved(
-    row: Escalation,
+    row: EscalationState,
     throwOnBlock: boolean,
     session: PolicySession | undefined,
     counts?: SessionCounts,
@@ -345,23 +289,8 @@ export class ProvablyGateway {
     return r;
   }
 
-  #outcome(
-    decided: ExecutionResult,
-    params: Params,
-    scope: { traceId: string | null; spanId: string | null },
-    durationMs: number,
-    result: { value?: unknown; error?: unknown },
-  ): Promise<void> {
-    return recordOutcome(this.#store, {
-      orgId: this.tenant,
-      agentId: this.agentId,
-      redact: this.#redact,
-      decided,
-      params,
-      trace: scope,
-      durationMs,
-      result,
-    });
+  #checkOpen(): void {
+    if (this.#closed) throw new ProvablyConfigError('gateway', 'this gateway is closed');
   }
 
   #sessionFor(sessionId: string | undefined): PolicySession | undefined {
@@ -379,11 +308,6 @@ export class ProvablyGateway {
       this.#sessions.set(id, c);
     }
     return c;
-  }
-
-  #location(): string {
-    const s = this.#store as Partial<ProvablyStore>;
-    return `local:${s.location ?? this.#store.backend}`;
   }
 }
 

@@ -72,7 +72,7 @@ describeEachBackend('ProvablyGateway (local)', (backend) => {
       decision: 'ALLOW',
       agent_id: 'billing-agent',
       action_name: 'payments.initiate',
-      policy_version: gateway.engine.version,
+      policy_version: gateway.engine?.version,
       policy_ids: ['small-payments'],
       mode: 'enforce',
     });
