@@ -28,28 +28,37 @@ const RAISED = V8_DEFAULT * 10;
 let active = 0;
 
 /** Whether this process may raise the flag: see the module comment. */
-export function lazyTierUpApplies(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.execArgv): boolean {
+export function lazyTierUpApplies(
+  env: NodeJS.ProcessEnv = process.env,
+  execArgv: readonly string[] = process.execArgv,
+): boolean {
   if (/^(0|false|no|off)$/i.test(env.PROVABLY_PGLITE_LAZY_TIERUP?.trim() ?? '')) return false;
   const major = Number.parseInt(process.versions.v8 ?? '', 10);
   if (!KNOWN_V8_MAJORS.has(major)) return false;
-  const chosen = (s: string) => s.includes('wasm-tiering-budget') || s.includes('wasm_tiering_budget');
-  return !argv.some(chosen) && !chosen(env.NODE_OPTIONS ?? '');
+  const chosen = (s: string) => /wasm[-_]tiering[-_]budget/.test(s);
+  return !execArgv.some(chosen) && !chosen(env.NODE_OPTIONS ?? '');
 }
 
-/** Runs `open` with a raised tiering budget (see above); never fails because of the flag. */
-export async function withLazyWasmTierUp<T>(open: () => Promise<T>): Promise<T> {
+/**
+ * Runs `open` with a raised tiering budget (see above); the flag is never a reason to fail.
+ * `setFlag` is V8's setter (tests pass a recorder to see what would be set).
+ */
+export async function withLazyWasmTierUp<T>(
+  open: () => Promise<T>,
+  setFlag: (flag: string) => void = setFlagsFromString,
+): Promise<T> {
   if (!lazyTierUpApplies()) return open();
-  if (active++ === 0) setBudget(RAISED);
+  if (active++ === 0) setBudget(setFlag, RAISED);
   try {
     return await open();
   } finally {
-    if (--active === 0) setBudget(V8_DEFAULT);
+    if (--active === 0) setBudget(setFlag, V8_DEFAULT);
   }
 }
 
-function setBudget(value: number): void {
+function setBudget(setFlag: (flag: string) => void, value: number): void {
   try {
-    setFlagsFromString(`${FLAG}=${value}`);
+    setFlag(`${FLAG}=${value}`);
   } catch (err) {
     // Only ever costs speed.
     diag.once('store.tierup', 'debug', 'could not adjust the WebAssembly tiering budget', err);
