@@ -56,8 +56,11 @@ registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(log)}
     const env = cleanEnv({ PROVABLY_DATA_DIR: join(tmp, 'loads', '.provably') });
     const run = (args: string[]) =>
       new Promise<CliResult>((resolve) => {
-        execFile(process.execPath, ['--import', hook, CLI, ...args], { env, cwd: ROOT }, (err, stdout, stderr) =>
-          resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          ['--import', hook, CLI, ...args],
+          { env, cwd: ROOT },
+          (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
         );
       });
     const list = await run(['endpoints', 'list']);

@@ -24,7 +24,9 @@ describe('lazy WebAssembly tier-up while the embedded store opens', () => {
   it('leaves a budget the user chose alone (node flag or NODE_OPTIONS), and obeys the off switch', () => {
     expect(lazyTierUpApplies({}, ['--wasm-tiering-budget=5'])).toBe(false);
     expect(lazyTierUpApplies({}, ['--wasm_tiering_budget=5'])).toBe(false);
-    expect(lazyTierUpApplies({ NODE_OPTIONS: '--max-old-space-size=512 --wasm-tiering-budget=9' }, [])).toBe(false);
+    expect(lazyTierUpApplies({ NODE_OPTIONS: '--max-old-space-size=512 --wasm-tiering-budget=9' }, [])).toBe(
+      false,
+    );
     for (const off of ['0', 'false', 'no', 'OFF']) {
       expect(lazyTierUpApplies({ PROVABLY_PGLITE_LAZY_TIERUP: off }, [])).toBe(false);
     }
@@ -57,7 +59,10 @@ describe('lazy WebAssembly tier-up while the embedded store opens', () => {
   it('sets nothing when turned off', async () => {
     process.env.PROVABLY_PGLITE_LAZY_TIERUP = '0';
     const set: string[] = [];
-    await withLazyWasmTierUp(async () => 1, (f) => set.push(f));
+    await withLazyWasmTierUp(
+      async () => 1,
+      (f) => set.push(f),
+    );
     expect(set).toEqual([]);
   });
 

@@ -93,7 +93,9 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
       }) => {
         try {
           const port = opts.port === undefined ? DEFAULT_PORT : parsePort(opts.port);
-          const { jsonLineLog, startCheckpointSigner, startEvalServer } = await import('../../server/index.js');
+          const { jsonLineLog, startCheckpointSigner, startEvalServer } = await import(
+            '../../server/index.js'
+          );
           const store = getDefaultStore();
           // Bug fix: open (and migrate) the store before listening, so an unusable store — an
           // embedded data dir another process holds, a database that is down — stops the
