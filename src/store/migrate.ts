@@ -181,7 +181,11 @@ async function alreadyCurrent(store: Store, migrations: readonly Migration[]): P
     recorded = await (typeof session === 'function'
       ? (session.call(store, readRecorded) as Promise<Map<number, Recorded>>)
       : readRecorded(store));
-  } catch {
+  } catch (err) {
+    // A store that cannot be reached or opened would fail the full path the same way, after a
+    // second wait (a connect timeout twice): report it now. Anything else (no table yet) → full path.
+    if (err instanceof ProvablyStoreError && UNREACHABLE.has(err.reason))
+      throw renameOperation(err, 'migrate');
     return undefined;
   }
   for (const m of migrations) {
@@ -191,6 +195,15 @@ async function alreadyCurrent(store: Store, migrations: readonly Migration[]): P
   warnIfAhead(current, migrations);
   return current;
 }
+
+const UNREACHABLE = new Set([
+  'connection-refused',
+  'auth',
+  'missing-database',
+  'locked',
+  'data-dir',
+  'closed',
+]);
 
 interface Recorded {
   name: string;
