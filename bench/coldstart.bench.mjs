@@ -1,11 +1,13 @@
 // Cold start (issue #12): whole-process wall time of the first CLI command on a fresh embedded
 // data dir (cold), of a later one (warm), and what the first governed call of an agent process
 // adds on an existing data dir — next to same-run baselines: `node -e 0` and PGlite alone opening
-// an existing data dir. Variants run interleaved so machine noise hits each alike.
+// an existing data dir. Variants run interleaved so machine noise hits each alike. Each child
+// also reports its own CPU time (user + system, all threads; bench/fixtures/cpu-at-exit.mjs),
+// which a loaded machine disturbs much less than wall time.
 // Targets: cold CLI ≤ 2 s, warm CLI ≤ 1 s, first governed call adds ≤ 300 ms.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +20,8 @@ const register = join(root, 'dist/register.js');
 const ROUNDS = Number(process.env.BENCH_COLDSTART_ROUNDS ?? 10);
 const tmp = mkdtempSync(join(tmpdir(), 'provably-bench-coldstart-'));
 const warmDir = join(tmp, 'warm', '.provably');
+const cpuFile = join(tmp, 'cpu.txt');
+const cpuHook = join(root, 'bench/fixtures/cpu-at-exit.mjs');
 
 const env = { ...process.env, PROVABLY_LOG_LEVEL: 'error' };
 for (const k of Object.keys(env))
@@ -26,10 +30,11 @@ delete env.NODE_OPTIONS;
 
 function run(args, extraEnv = {}) {
   return new Promise((resolve, reject) => {
+    writeFileSync(cpuFile, '');
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, ['--import', cpuHook, ...args], {
       cwd: root,
-      env: { ...env, ...extraEnv },
+      env: { ...env, BENCH_CPU_FILE: cpuFile, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -43,7 +48,7 @@ function run(args, extraEnv = {}) {
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}: ${err}`));
-      else resolve({ ms, out });
+      else resolve({ ms, out, cpu: Number(readFileSync(cpuFile, 'utf8').trim()) });
     });
   });
 }
@@ -82,6 +87,12 @@ const variants = [
     go: () => run([cli, 'endpoints', 'list'], { PROVABLY_DATA_DIR: warmDir }),
   },
   {
+    name: 'warm CLI with V8 default WebAssembly tier-up (PROVABLY_PGLITE_LAZY_TIERUP=0: before)',
+    every: 2,
+    go: () =>
+      run([cli, 'endpoints', 'list'], { PROVABLY_DATA_DIR: warmDir, PROVABLY_PGLITE_LAZY_TIERUP: '0' }),
+  },
+  {
     name: 'agent: --import provably/register, bare fetch + 2 governed calls, existing data dir',
     go: async () => {
       const r = await run(['--import', register, join(root, 'bench/fixtures/first-call.mjs')], {
@@ -98,12 +109,15 @@ const variants = [
 ];
 
 const samples = variants.map(() => []);
+const cpus = variants.map(() => []);
 try {
   for (const v of variants) await v.go(); // warm the file-system cache
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, v] of variants.entries()) {
       if (v.every && r % v.every !== 0) continue;
-      samples[i].push((await v.go()).ms);
+      const res = await v.go();
+      samples[i].push(res.ms);
+      cpus[i].push(res.cpu);
     }
   }
 } finally {
@@ -113,17 +127,19 @@ try {
 
 const base = median(samples[0]);
 const pglite = median(samples[1]);
+const pgliteCpu = median(cpus[1]);
 const rows = variants.map((v, i) => {
   const m = median(samples[i]);
-  return `| ${v.name} | ${samples[i].length} | ${fmt(m, 0)} | ${fmt(m / base, 1)}× | ${fmt(m / pglite, 2)}× |`;
+  const c = median(cpus[i]);
+  return `| ${v.name} | ${samples[i].length} | ${fmt(m, 0)} | ${fmt(m / base, 1)}× | ${fmt(m / pglite, 2)}× | ${fmt(c, 0)} | ${fmt(c / pgliteCpu, 2)}× |`;
 });
 const cold = median(samples[2]);
 const warm = median(samples[4]);
 const added = median(first.added);
-console.log(`## Cold start (${ROUNDS} interleaved rounds, median whole-process wall time)
+console.log(`## Cold start (${ROUNDS} interleaved rounds, medians: whole-process wall time and the process's CPU time)
 
-| variant | runs | ms | vs \`node -e 0\` | vs PGlite alone |
-|---|---:|---:|---:|---:|
+| variant | runs | wall ms | vs \`node -e 0\` | vs PGlite alone | CPU ms | CPU vs PGlite alone |
+|---|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 First governed call in the agent process (existing data dir): ${fmt(median(first.first), 0)} ms, the second ${fmt(median(first.first) - added, 0)} ms, a bare fetch before it ${fmt(median(first.bare), 0)} ms.

@@ -4,10 +4,10 @@ import { evaluateHandoff, ledgerProofVerifier } from '../eval/index.js';
 import type { TrustedKeys } from '../ledger/index.js';
 import type { Store } from '../store/index.js';
 import { createEvalApp } from './app.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './defaults.js';
 import { jsonLineLog, type ServiceLog } from './log.js';
 
-export const DEFAULT_PORT = 4588;
-export const DEFAULT_HOST = '127.0.0.1';
+export { DEFAULT_HOST, DEFAULT_PORT };
 
 export interface EvalServerOptions {
   store: Store;

@@ -15,6 +15,7 @@ import { migrate, renameOperation, type Session, type SessionStore, schemaStatus
 import { MEMORY_DATA_DIR, PgliteStore } from './pglite.js';
 import { PostgresStore } from './postgres.js';
 import type { Queryable, QueryResult, StoreBackend } from './types.js';
+import { withLazyWasmTierUp } from './wasm-tiering.js';
 
 export interface OpenStoreOptions extends Partial<StoreConfig> {
   /** Forces a backend; by default PostgreSQL when a database URL is configured. */
@@ -115,7 +116,9 @@ class PreparedStore implements ProvablyStore {
 
   #prepare(operation: string): Promise<void> {
     // Concurrent first queries share one preparation; a failed one is retried next time.
-    this.#preparing ??= (this.#autoMigrate ? this.#migrate() : this.#check(operation)).then(
+    // The embedded store's open and its first queries are one start-up burst: see wasm-tiering.ts.
+    const prepare = () => (this.#autoMigrate ? this.#migrate() : this.#check(operation));
+    this.#preparing ??= (this.driver instanceof PgliteStore ? withLazyWasmTierUp(prepare) : prepare()).then(
       () => {
         this.#ready = true;
       },

@@ -23,6 +23,7 @@ import { acquireDataDirLock, type DataDirLock } from './datadir-lock.js';
 import { type Exec, type ExecResult, runTransaction, type Session, type SessionStore } from './migrate.js';
 import { pgliteImagePath, readPgliteImage } from './pglite-image.js';
 import type { Queryable, QueryResult } from './types.js';
+import { withLazyWasmTierUp } from './wasm-tiering.js';
 
 export const MEMORY_DATA_DIR = 'memory://';
 
@@ -145,7 +146,7 @@ export class PgliteStore implements SessionStore {
 
   #open(): Promise<PGlite> {
     if (!this.#db) {
-      const opening = this.#doOpen();
+      const opening = withLazyWasmTierUp(() => this.#doOpen());
       // A failed open (locked, unreadable dir) is retried by the next call, not cached.
       opening.catch(() => {
         if (this.#db === opening) this.#db = undefined;

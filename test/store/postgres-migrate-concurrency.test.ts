@@ -1,5 +1,6 @@
 // Concurrent migrate() against one real PostgreSQL database: the advisory lock makes
 // processes take turns, so each migration is applied exactly once and nobody fails.
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, openStore } from '../../src/store/index.js';
 import { type SourceChild, srcModule, startSourceChild } from '../helpers/backends.js';
@@ -80,6 +81,43 @@ describe.skipIf(!testDatabaseUrl())('concurrent migrations [postgres]', () => {
       await Promise.all(auto.map((s) => s.close()));
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+      await db.drop();
+    }
+  });
+  it('an up-to-date schema is answered without waiting for the migration lock; a behind one still waits', async () => {
+    const db = await createTestDatabase();
+    const holder = new pg.Client({ connectionString: db.url });
+    const store = openStore({ backend: 'postgres', databaseUrl: db.url, poolSize: 2, autoMigrate: false });
+    try {
+      expect((await migrate(store)).applied).toHaveLength(LATEST);
+      await holder.connect();
+      // Another process is migrating right now (holds the lock: 0x70727662 "prvb", 1).
+      await holder.query('SELECT pg_advisory_lock(1886549602, 1)');
+      expect(await migrate(store)).toEqual({ applied: [], current: LATEST });
+      // Something to apply: that one must wait its turn.
+      let settled = false;
+      const behind = migrate(store, { migrations: [...MIGRATIONS, SLOW] }).finally(() => {
+        settled = true;
+      });
+      await expect
+        .poll(
+          async () =>
+            (
+              await adminQuery<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                 WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = $1`,
+                [db.name],
+              )
+            ).rows[0]?.n,
+          { timeout: 10_000, interval: 50 },
+        )
+        .toBe(1);
+      expect(settled).toBe(false);
+      await holder.query('SELECT pg_advisory_unlock(1886549602, 1)');
+      expect(await behind).toEqual({ applied: [SLOW.version], current: SLOW.version });
+    } finally {
+      await holder.end().catch(() => {});
+      await store.close();
       await db.drop();
     }
   });
