@@ -14,7 +14,12 @@
  * flag is raised for the duration of the open (first entrant) and put back (last one out). It
  * is left alone when the user chose a value (node flag or NODE_OPTIONS), and on a V8 whose
  * default we have not checked: restoring a default we only guess could change the host's
- * settings for good. PROVABLY_PGLITE_LAZY_TIERUP=0 turns it off.
+ * settings for good.
+ *
+ * Only in provably's own processes by default (the CLI, `provably gateway` / `serve`: they call
+ * ownProcessTuning()). Node documents changing V8 flags after start as "may result in
+ * unpredictable behavior", and an agent's process is the host's, not ours: there the raise is
+ * opt-in (PROVABLY_PGLITE_LAZY_TIERUP=1). PROVABLY_PGLITE_LAZY_TIERUP=0 turns it off everywhere.
  */
 import { setFlagsFromString } from 'node:v8';
 import { diag } from '../diag/index.js';
@@ -26,13 +31,22 @@ const KNOWN_V8_MAJORS = new Set([12, 13, 14]);
 const RAISED = V8_DEFAULT * 10;
 
 let active = 0;
+let ownProcess = false;
+
+/** Called by provably's own executables (the CLI): the process is ours to tune. */
+export function ownProcessTuning(): void {
+  ownProcess = true;
+}
 
 /** Whether this process may raise the flag: see the module comment. */
 export function lazyTierUpApplies(
   env: NodeJS.ProcessEnv = process.env,
   execArgv: readonly string[] = process.execArgv,
+  own: boolean = ownProcess,
 ): boolean {
-  if (/^(0|false|no|off)$/i.test(env.PROVABLY_PGLITE_LAZY_TIERUP?.trim() ?? '')) return false;
+  const setting = env.PROVABLY_PGLITE_LAZY_TIERUP?.trim() ?? '';
+  if (/^(0|false|no|off)$/i.test(setting)) return false;
+  if (!own && !/^(1|true|yes|on)$/i.test(setting)) return false;
   const major = Number.parseInt(process.versions.v8 ?? '', 10);
   if (!KNOWN_V8_MAJORS.has(major)) return false;
   const chosen = (s: string) => /wasm[-_]tiering[-_]budget/.test(s);

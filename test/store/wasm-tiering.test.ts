@@ -3,7 +3,7 @@
 // when the user chose a budget or turned it off; and a store still opens and answers with it.
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
-import { lazyTierUpApplies, withLazyWasmTierUp } from '../../src/store/wasm-tiering.js';
+import { lazyTierUpApplies, ownProcessTuning, withLazyWasmTierUp } from '../../src/store/wasm-tiering.js';
 
 const RAISED = '--wasm-tiering-budget=130000000';
 const DEFAULT = '--wasm-tiering-budget=13000000';
@@ -17,23 +17,32 @@ afterEach(() => {
 });
 
 describe('lazy WebAssembly tier-up while the embedded store opens', () => {
-  it('applies by default on the V8 versions it knows (Node 22, 24, 26)', () => {
-    expect(lazyTierUpApplies({}, [])).toBe(true);
+  it('applies by default in provably’s own processes (the CLI) on the V8 versions it knows (Node 22, 24, 26)', () => {
+    expect(lazyTierUpApplies({}, [], true)).toBe(true);
+  });
+
+  it('in a host’s process (an agent under the preload) only when opted in', () => {
+    expect(lazyTierUpApplies({}, [], false)).toBe(false);
+    for (const on of ['1', 'true', 'yes', 'ON']) {
+      expect(lazyTierUpApplies({ PROVABLY_PGLITE_LAZY_TIERUP: on }, [], false)).toBe(true);
+    }
+    expect(lazyTierUpApplies({ PROVABLY_PGLITE_LAZY_TIERUP: '0' }, [], true)).toBe(false);
   });
 
   it('leaves a budget the user chose alone (node flag or NODE_OPTIONS), and obeys the off switch', () => {
-    expect(lazyTierUpApplies({}, ['--wasm-tiering-budget=5'])).toBe(false);
-    expect(lazyTierUpApplies({}, ['--wasm_tiering_budget=5'])).toBe(false);
-    expect(lazyTierUpApplies({ NODE_OPTIONS: '--max-old-space-size=512 --wasm-tiering-budget=9' }, [])).toBe(
-      false,
-    );
+    expect(lazyTierUpApplies({}, ['--wasm-tiering-budget=5'], true)).toBe(false);
+    expect(lazyTierUpApplies({}, ['--wasm_tiering_budget=5'], true)).toBe(false);
+    expect(
+      lazyTierUpApplies({ NODE_OPTIONS: '--max-old-space-size=512 --wasm-tiering-budget=9' }, [], true),
+    ).toBe(false);
     for (const off of ['0', 'false', 'no', 'OFF']) {
-      expect(lazyTierUpApplies({ PROVABLY_PGLITE_LAZY_TIERUP: off }, [])).toBe(false);
+      expect(lazyTierUpApplies({ PROVABLY_PGLITE_LAZY_TIERUP: off }, [], true)).toBe(false);
     }
-    expect(lazyTierUpApplies({ PROVABLY_PGLITE_LAZY_TIERUP: '1' }, [])).toBe(true);
+    expect(lazyTierUpApplies({ PROVABLY_PGLITE_LAZY_TIERUP: '1' }, [], false)).toBe(true);
   });
 
   it('raises once for overlapping opens and restores after the last, also when one fails', async () => {
+    ownProcessTuning(); // as the CLI does: this file's process stands for provably's own
     const set: string[] = [];
     const record = (flag: string) => set.push(flag);
     let finishA!: () => void;
