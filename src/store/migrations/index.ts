@@ -4,6 +4,8 @@ import { migration0003 } from './0003_evaluations.js';
 import { migration0004 } from './0004_ledger_heads.js';
 import { migration0005 } from './0005_leaf_peer.js';
 import { migration0006 } from './0006_policy_decisions.js';
+import { migration0007 } from './0007_gateway.js';
+import { migration0008 } from './0008_decision_append.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';
@@ -16,4 +18,6 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0004,
   migration0005,
   migration0006,
+  migration0007,
+  migration0008,
 ];
