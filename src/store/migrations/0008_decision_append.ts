@@ -17,8 +17,8 @@
  * as stored (after any trigger), compared with that JSON key by key in the representation a
  * verifier reads back: exactly the 25 keys of a decision leaf (leaf_kind "decision",
  * leaf_version 1, leaf_index 0 as the placeholder), text as JSON strings byte for byte, jsonb
- * as jsonb, decided_at as the exact millisecond ISO text of the stored instant, duration_ms as a
- * number. Any difference raises PVL01 (provably_ledger_refuse, migration 4) and fails the
+ * as jsonb, decided_at as the same instant and as the exact millisecond ISO text of it (no finer
+ * digits), duration_ms as a number. Any difference raises PVL01 (provably_ledger_refuse, migration 4) and fails the
  * statement: no row and no leaf is written. The leaf hash is computed here, sha256(0x00 ‖ the
  * JSON with the claimed index spliced in) (RFC 6962), never taken from the client.
  *
@@ -59,6 +59,7 @@ const CHECKS = [
   `b.j->'params' = b.params`,
   `b.j->'policy_ids' = b.policy_ids`,
   `b.j->'outcome' = COALESCE(b.outcome, 'null'::jsonb)`,
+  `b.decided_at = (b.j->>'decided_at')::timestamptz`,
   `b.j->'decided_at' = to_jsonb(to_char(b.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`,
   `b.j->'duration_ms' = COALESCE(to_jsonb(b.duration_ms), 'null'::jsonb)`,
 ].join('\n      AND ');
