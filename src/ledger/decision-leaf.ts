@@ -137,6 +137,15 @@ export function decisionRowProblem(
       detail: `decision ${id} belongs to org ${JSON.stringify(j.org_id)}`,
     };
   }
+  // The leaf binds decided_at to the millisecond; finer digits in the row (a Date would drop
+  // them) mean the stored row is not the row the leaf was built from.
+  if (typeof j.decided_at === 'string' && /\.\d{4,}/.test(j.decided_at)) {
+    return {
+      kind: 'record-mismatch',
+      hash: null,
+      detail: `decision ${id} carries sub-millisecond digits in decided_at (${j.decided_at}) the leaf cannot bind`,
+    };
+  }
   let hash: Uint8Array;
   try {
     hash = decisionLeafHash(decisionRowFromJson(j), index);
