@@ -14,11 +14,11 @@
  *           client's sorted order, shared with the intercept batches) so batches never deadlock.
  *
  * The ROW IS BUILT FROM THE LEAF JSON (one source, nothing to drift apart), inserted, and then,
- * as stored (after any trigger), compared with that JSON key by key in the representation a
- * verifier reads back: exactly the 25 keys of a decision leaf (leaf_kind "decision",
- * leaf_version 1, leaf_index 0 as the placeholder), text as JSON strings byte for byte, jsonb
- * as jsonb, decided_at as the same instant and as the exact millisecond ISO text of it (no finer
- * digits), duration_ms as a number. Any difference raises PVL01 (provably_ledger_refuse, migration 4) and fails the
+ * as stored (after any trigger), turned back into leaf JSON in the representation a verifier
+ * reads back, which must equal the client's: exactly the 25 keys of a decision leaf (leaf_kind
+ * "decision", leaf_version 1, leaf_index 0 as the placeholder), text as JSON strings byte for
+ * byte, jsonb as jsonb, decided_at as the exact millisecond ISO text of the stored instant (and
+ * that instant the one the leaf names: no finer digits), duration_ms as a number. Any difference raises PVL01 (provably_ledger_refuse, migration 4) and fails the
  * statement: no row and no leaf is written. The leaf hash is computed here, sha256(0x00 ‖ the
  * JSON with the claimed index spliced in) (RFC 6962), never taken from the client.
  *
@@ -29,40 +29,26 @@
  */
 import type { Migration } from './types.js';
 
-const TEXT_COLUMNS = [
-  'org_id',
-  'event_type',
-  'decision',
-  'mode',
-  'reason',
-  'agent_id',
-  'action_name',
-  'session_id',
-  'params_sha256',
-  'policy_version',
-  'reviewer',
-  'trace_id',
-  'span_id',
-  'escalation_status',
-];
-
-/** Every stored column equals its leaf value; missing keys compare NULL and refuse. */
-const CHECKS = [
-  `(SELECT count(*) FROM jsonb_object_keys(b.j)) = 25`,
-  `b.j->'leaf_kind' = '"decision"'::jsonb`,
-  `b.j->'leaf_version' = '1'::jsonb`,
-  `b.j->'leaf_index' = '0'::jsonb`,
-  `b.j->'id' = to_jsonb(b.id::text)`,
-  ...TEXT_COLUMNS.map((c) => `b.j->'${c}' = COALESCE(to_jsonb(b.${c}), 'null'::jsonb)`),
-  `b.j->'escalation_id' = COALESCE(to_jsonb(b.escalation_id::text), 'null'::jsonb)`,
-  `b.j->'parent_id' = COALESCE(to_jsonb(b.parent_id::text), 'null'::jsonb)`,
-  `b.j->'params' = b.params`,
-  `b.j->'policy_ids' = b.policy_ids`,
-  `b.j->'outcome' = COALESCE(b.outcome, 'null'::jsonb)`,
-  `b.decided_at = (b.j->>'decided_at')::timestamptz`,
-  `b.j->'decided_at' = to_jsonb(to_char(b.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`,
-  `b.j->'duration_ms' = COALESCE(to_jsonb(b.duration_ms), 'null'::jsonb)`,
-].join('\n      AND ');
+/**
+ * The leaf JSON the stored row gives, built in SQL: it must EQUAL the client's (jsonb equality:
+ * the same keys, no more, each value of the same JSON type and value). Text as JSON strings,
+ * uuids as their text, jsonb as itself (a NULL outcome as null), decided_at as the millisecond
+ * ISO text of the stored instant — which must also be the instant the leaf names, so no finer
+ * digits hide in the row — and duration_ms as a number.
+ */
+const LEAF_OF_ROW = `jsonb_build_object(
+      'leaf_kind', 'decision', 'leaf_version', 1, 'leaf_index', 0,
+      'id', b.id::text, 'org_id', b.org_id, 'event_type', b.event_type, 'decision', b.decision,
+      'mode', b.mode, 'reason', b.reason, 'agent_id', b.agent_id, 'action_name', b.action_name,
+      'session_id', b.session_id, 'params', b.params, 'params_sha256', b.params_sha256,
+      'policy_version', b.policy_version, 'policy_ids', b.policy_ids,
+      'escalation_id', b.escalation_id::text, 'escalation_status', b.escalation_status,
+      'reviewer', b.reviewer, 'parent_id', b.parent_id::text, 'trace_id', b.trace_id,
+      'span_id', b.span_id, 'outcome', COALESCE(b.outcome, 'null'::jsonb),
+      'decided_at', to_char(b.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'duration_ms', b.duration_ms)`;
+const CHECKS = `b.j = ${LEAF_OF_ROW}
+        AND b.decided_at = (b.j->>'decided_at')::timestamptz`;
 
 export const migration0008: Migration = {
   version: 8,
