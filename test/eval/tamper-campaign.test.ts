@@ -185,7 +185,13 @@ describeEachBackend('evaluator tamper campaign', (backend) => {
         edit.broken.length > 0 || edit.limit !== undefined,
         `${where}an edit must declare what detects it`,
       ).toBe(true);
-      for (const org of [ORG, OTHER, DECISIONS]) {
+      // The decisions org is verified when a row of it changed, and in one case of ten otherwise
+      // (verify reads one org's rows only; this keeps the campaign's time near its budget).
+      const orgs =
+        diff.orgs.has(DECISIONS) || edit.broken.includes(DECISIONS) || seed % 10 === 0
+          ? [ORG, OTHER, DECISIONS]
+          : [ORG, OTHER];
+      for (const org of orgs) {
         const { code, report, stderr } = await verify(tx, org);
         const shown = `${where}verify --org ${org} → ${code}: ${JSON.stringify(report?.firstBroken)} ${stderr}`;
         if (edit.broken.includes(org)) {
