@@ -7,13 +7,15 @@
 // data dir on disk) — one `new ProvablyGateway({ agentId, policy, store, tenant })` with a
 // blanket permit policy. Every round runs, in rotated order:
 //   guard    `gateway.guard('noop', async () => 1)()`: Cedar decision + the decision row and its
-//            Merkle leaf (one transaction), the no-op body inside a provably scope, then the
-//            outcome row and its leaf (a second transaction)
-//   execute  `gateway.execute('noop')`: the decision alone (Cedar + decision row + leaf)
+//            Merkle leaf (one statement, migration 8), the no-op body inside a provably scope,
+//            then the outcome row and its leaf (a second statement); both committed before the
+//            call returns
+//   execute  `gateway.execute('noop')`: the decision alone (Cedar + one statement: row + leaf)
 //   insert   one INSERT of a copy of a decision row into provably_decisions, autocommit, no
 //            leaf: the baseline round trip
 //   cedar    `gateway.engine.evaluate(…)` alone (no store), µs per call over a batch
-// then guarded calls and INSERTs at concurrency 32 (decisions/s, INSERTs/s).
+// then guarded calls, executes and INSERTs at concurrency 32 (decisions/s, INSERTs/s): concurrent
+// decisions share statements (group commit, src/policy/decision-writer.ts).
 // Values are medians over rounds; ratios are medians of per-round ratios.
 //
 // Target: P8 p50(guarded no-op) ≤ 1.5 × p50(INSERT) on each store. The remote gateway's P8
@@ -147,7 +149,7 @@ try {
   }
 
   const LAT_KINDS = ['guard', 'execute', 'insert', 'cedar'];
-  const TPUT_KINDS = ['guard', 'insert'];
+  const TPUT_KINDS = ['guard', 'execute', 'insert'];
   const rounds = [];
   for (let r = 0; r < ROUNDS; r++) {
     const round = {};
@@ -169,6 +171,7 @@ try {
       m.execute = m.executeP50 / m.insertP50;
       m.cedar = m.cedarUs / 1000 / m.insertP50;
       m.tput = m.guardRps / m.insertRps;
+      m.execTput = m.executeRps / m.insertRps;
       round[b.key] = m;
     }
     rounds.push(round);
@@ -212,7 +215,7 @@ try {
   const ms = (k, f) => fmt(med(k, f), 3);
   const rows = backends.map((b) => {
     const k = b.key;
-    return `| ${b.name} | ${ms(k, 'insertP50')} | ${ms(k, 'guardP50')} | **${fmt(med(k, 'p8'))}×** | ${ms(k, 'executeP50')} | ${fmt(med(k, 'execute'))}× | ${fmt(med(k, 'cedarUs'), 1)} | ${fmt(med(k, 'cedar'), 3)}× | ${fmt(med(k, 'insertRps'), 0)} | **${fmt(med(k, 'guardRps'), 0)}** | ${fmt(med(k, 'tput'))}× |`;
+    return `| ${b.name} | ${ms(k, 'insertP50')} | ${ms(k, 'guardP50')} | **${fmt(med(k, 'p8'))}×** | ${ms(k, 'executeP50')} | ${fmt(med(k, 'execute'))}× | ${fmt(med(k, 'cedarUs'), 1)} | ${fmt(med(k, 'cedar'), 3)}× | ${fmt(med(k, 'insertRps'), 0)} | **${fmt(med(k, 'guardRps'), 0)}** | ${fmt(med(k, 'tput'))}× | ${fmt(med(k, 'executeRps'), 0)} | ${fmt(med(k, 'execTput'))}× |`;
   });
   const checks = backends.map((b) => {
     const p8 = med(b.key, 'p8');
@@ -230,13 +233,13 @@ try {
 
   console.log(`## P8 policy decisions, local mode
 
-${ROUNDS} interleaved rounds (backends and measurements in rotated order), in one process on the built dist with a blanket \`permit\` policy. Per round and backend: p50 of ${LAT_N} sequential calls of a guarded no-op (\`gateway.guard('noop', async () => 1)\`: Cedar decision, the decision row and its Merkle leaf in one transaction, the body inside a provably scope, then the outcome row and its leaf in a second transaction), ${LAT_N} \`gateway.execute('noop')\` (the decision alone: Cedar, decision row, leaf), ${LAT_N} INSERTs of a copy of a decision row through the same store (autocommit, no leaf: the baseline round trip), the Cedar evaluation alone (\`gateway.engine.evaluate\`, no store, mean of ${CEDAR_N}); then ${TPUT_N} guarded calls and ${TPUT_N} INSERTs at concurrency ${CONCURRENCY}. Medians over rounds; ratios are medians of per-round ratios. Node ${process.version}.
+${ROUNDS} interleaved rounds (backends and measurements in rotated order), in one process on the built dist with a blanket \`permit\` policy. Per round and backend: p50 of ${LAT_N} sequential calls of a guarded no-op (\`gateway.guard('noop', async () => 1)\`: Cedar decision, the decision row and its Merkle leaf in one statement, the body inside a provably scope, then the outcome row and its leaf in a second statement, both committed before the call returns), ${LAT_N} \`gateway.execute('noop')\` (the decision alone: Cedar, one statement for row and leaf), ${LAT_N} INSERTs of a copy of a decision row through the same store (autocommit, no leaf: the baseline round trip), the Cedar evaluation alone (\`gateway.engine.evaluate\`, no store, mean of ${CEDAR_N}); then ${TPUT_N} guarded calls, ${TPUT_N} executes and ${TPUT_N} INSERTs at concurrency ${CONCURRENCY} (concurrent decisions share statements: group commit). Medians over rounds; ratios are medians of per-round ratios. Node ${process.version}.
 
-| store | INSERT p50 ms | guarded no-op p50 ms | guarded / INSERT | execute p50 ms | execute / INSERT | Cedar alone µs/call | Cedar / INSERT | INSERTs/s (c=${CONCURRENCY}) | guarded decisions/s (c=${CONCURRENCY}) | decisions / INSERTs |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| store | INSERT p50 ms | guarded no-op p50 ms | guarded / INSERT | execute p50 ms | execute / INSERT | Cedar alone µs/call | Cedar / INSERT | INSERTs/s (c=${CONCURRENCY}) | guarded calls/s (c=${CONCURRENCY}) | guarded / INSERTs | executes/s (c=${CONCURRENCY}) | executes / INSERTs |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-A guarded call writes two audit events (decision and outcome), each an append-only row plus a leaf appended under the org's log lock, so it costs at least two transactions of several statements each against the baseline's single autocommit INSERT; \`execute\` is the decision alone. Rows verified after the run (every guarded call left 2 events, every execute 1, each with its own leaf of kind \`decision\`): ${verified}.
+A guarded call writes two audit events (decision and outcome), each an append-only row plus a leaf whose index is claimed on the org's head row and whose hash the database computes after checking the stored row against the leaf JSON (\`provably_decisions_append\`, migration 8): two autocommitted statements in sequence (the decision must be committed before the body runs, the outcome exists only after it) against the baseline's single INSERT; \`execute\` is the decision alone. Rows verified after the run (every guarded call left 2 events, every execute 1, each with its own leaf of kind \`decision\`): ${verified}.
 
 ${checks.join('\n')}
 `);

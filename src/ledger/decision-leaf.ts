@@ -12,10 +12,12 @@
  * decided_at (ISO 8601 UTC with milliseconds), duration_ms. Every key is always present (null
  * where the column is null). Leaf hash: RFC 6962 SHA-256(0x00 ‖ bytes).
  *
- * appendDecisionLeaf (decision-append.ts) appends through the ledger's own index claim (CLAIM_SQL: the org's head
- * row, locked to commit), inside the caller's transaction, from the row AS STORED (the
- * INSERT's RETURNING): the leaf is exactly what a verifier recomputes from the table. Its
- * provably_ledger_leaves row says leaf_kind = 'decision'.
+ * appendDecisions (decision-append.ts) writes rows and leaves in one statement: the database
+ * inserts the row from this JSON, checks the row as stored against it key by key, claims the
+ * index on the org's head row and hashes the leaf (migration 8), so the leaf is exactly what a
+ * verifier recomputes from the table. Its provably_ledger_leaves row says leaf_kind = 'decision'.
+ * (Leaves written before migration 8 were hashed by the client from the INSERT's RETURNING row:
+ * the same bytes.)
  */
 import canonicalizeImport from 'canonicalize';
 import { ProvablyLeafContentError } from './errors.js';
@@ -133,6 +135,15 @@ export function decisionRowProblem(
       kind: 'record-mismatch',
       hash: null,
       detail: `decision ${id} belongs to org ${JSON.stringify(j.org_id)}`,
+    };
+  }
+  // The leaf binds decided_at to the millisecond; finer digits in the row (a Date would drop
+  // them) mean the stored row is not the row the leaf was built from.
+  if (typeof j.decided_at === 'string' && /\.\d{4,}/.test(j.decided_at)) {
+    return {
+      kind: 'record-mismatch',
+      hash: null,
+      detail: `decision ${id} carries sub-millisecond digits in decided_at (${j.decided_at}) the leaf cannot bind`,
     };
   }
   let hash: Uint8Array;

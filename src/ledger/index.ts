@@ -27,7 +27,12 @@ export {
   signCheckpoint,
   verifyCheckpoint,
 } from './checkpoint.js';
-export { appendDecisionLeaf } from './decision-append.js';
+export {
+  APPEND_DECISIONS_SQL,
+  appendDecisions,
+  appendedIndexes,
+  decisionAppendParams,
+} from './decision-append.js';
 export {
   DECISION_LEAF_COLUMNS,
   type DecisionLeafRow,

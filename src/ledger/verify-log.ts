@@ -12,6 +12,7 @@ import type { TrustedKeys } from './keys.js';
 import { MerkleTree, verifyConsistency } from './merkle.js';
 import { hex, joinedRows, rowProblem } from './rows.js';
 import { listCheckpoints, type StoredCheckpoint } from './stored.js';
+import { escalationProblems } from './verify-escalations.js';
 
 export type LedgerProblemKind =
   /** No leaf row at this index (a gap, or fewer leaves than a checkpoint covers). */
@@ -27,7 +28,12 @@ export type LedgerProblemKind =
   /** A validly signed checkpoint's root is not the root of the records (or not consistent). */
   | 'checkpoint-mismatch'
   /** Records of the org that have no leaf (never logged, or their leaf was removed). */
-  | 'record-unlogged';
+  | 'record-unlogged'
+  /**
+   * An escalation row (not itself a leaf) that the decision leaves recording it do not bear
+   * out: its ESCALATE decision or its recorded end differs or is missing (verify-escalations.ts).
+   */
+  | 'escalation-mismatch';
 
 export interface LedgerProblem {
   kind: LedgerProblemKind;
@@ -124,13 +130,14 @@ const KIND_ORDER: Record<LedgerProblemKind, number> = {
   'checkpoint-mismatch': 1,
   'checkpoint-invalid': 2,
   'record-unlogged': 3,
+  'escalation-mismatch': 0,
 };
 
 /**
  * Verifies the org's whole log: recomputes every leaf from the stored intercept rows, compares
  * it with the stored leaf, checks kept bodies, rebuilds the tree, checks every checkpoint's
- * signature and root and the consistency between successive checkpoints, and counts records
- * without a leaf. Returns a typed report naming the first broken record; throws only when the
+ * signature and root and the consistency between successive checkpoints, counts records (and
+ * policy decisions) without a leaf, and checks escalation rows against their decision leaves. Returns a typed report naming the first broken record; throws only when the
  * store fails.
  */
 export async function verifyLog(
@@ -297,10 +304,14 @@ export async function verifyLog(
     }
   }
 
+  // Intercepts and policy decisions alike: every row of either table must be a leaf.
   const unlogged = await q.query<{ n: number; sample: string | null }>(
-    `SELECT count(*) AS n, min(i.id::text) AS sample FROM provably_intercepts i
-     WHERE i.org_id = $1 AND NOT EXISTS (
-       SELECT 1 FROM provably_ledger_leaves l WHERE l.record_id = i.id AND l.org_id = i.org_id)`,
+    `SELECT count(*) AS n, min(r.id::text) AS sample FROM (
+       SELECT i.id FROM provably_intercepts i WHERE i.org_id = $1 AND NOT EXISTS (
+         SELECT 1 FROM provably_ledger_leaves l WHERE l.record_id = i.id AND l.org_id = i.org_id)
+       UNION ALL
+       SELECT d.id FROM provably_decisions d WHERE d.org_id = $1 AND NOT EXISTS (
+         SELECT 1 FROM provably_ledger_leaves l WHERE l.record_id = d.id AND l.org_id = d.org_id)) r`,
     [orgId],
   );
   const unloggedRecords = Number(unlogged.rows[0]?.n ?? 0);
@@ -311,6 +322,16 @@ export async function verifyLog(
       recordId: unlogged.rows[0]?.sample ?? null,
       changed: 'unknown',
       detail: `${unloggedRecords} record(s) of the org have no leaf (never logged, or the leaf was removed)`,
+    });
+  }
+
+  for (const e of await escalationProblems(q, orgId)) {
+    add({
+      kind: 'escalation-mismatch',
+      leafIndex: e.leafIndex,
+      recordId: e.id,
+      changed: 'record',
+      detail: e.detail,
     });
   }
 

@@ -1,10 +1,10 @@
 /**
  * The audit trail: provably_decisions rows (migration 6), each written with its ledger leaf in
- * one transaction, and read back for `provably audit`.
+ * one statement (migration 8), and read back for `provably audit`.
  */
 import { randomUUID } from 'node:crypto';
 import { checkOrgId } from '../config/index.js';
-import { appendDecisionLeaf, DECISION_LEAF_COLUMNS, type DecisionLeafRow } from '../ledger/index.js';
+import { appendDecisions, DECISION_LEAF_COLUMNS, type DecisionLeafRow } from '../ledger/index.js';
 import type { Queryable } from '../store/types.js';
 import type { Decision, PolicyMode } from './engine.js';
 import type { JsonValue, Params } from './params.js';
@@ -49,45 +49,49 @@ export interface DecisionEvent {
 
 export type NewDecisionEvent = Omit<DecisionEvent, 'id' | 'createdAt' | 'leafIndex'> & { id?: string };
 
-const COLUMNS = DECISION_LEAF_COLUMNS.join(', ');
-
-/** Inserts the event and its leaf in `tx` (a transaction handle). Returns the stored event. */
-export async function insertDecisionEvent(tx: Queryable, e: NewDecisionEvent): Promise<DecisionEvent> {
+/**
+ * The row an event is stored as, in the leaf's terms (decision-leaf.ts). Throws ProvablyConfigError
+ * for a bad org id. decided_at keeps milliseconds only (a Date has no finer digits).
+ */
+export function decisionRow(e: NewDecisionEvent & { id: string }): DecisionLeafRow {
   checkOrgId(e.orgId, 'orgId');
+  return {
+    id: e.id,
+    org_id: e.orgId,
+    event_type: e.eventType,
+    decision: e.decision,
+    mode: e.mode,
+    reason: e.reason,
+    agent_id: e.agentId,
+    action_name: e.actionName,
+    session_id: e.sessionId,
+    params: e.params,
+    params_sha256: e.paramsSha256,
+    policy_version: e.policyVersion,
+    policy_ids: e.policyIds,
+    escalation_id: e.escalationId,
+    escalation_status: e.escalationStatus,
+    reviewer: e.reviewer,
+    parent_id: e.parentId,
+    trace_id: e.traceId,
+    span_id: e.spanId,
+    outcome: e.outcome,
+    decided_at: new Date(e.decidedAt.getTime()),
+    duration_ms: e.durationMs,
+  };
+}
+
+/**
+ * Inserts the event and its leaf with one statement on `q` (a transaction handle, or a store:
+ * then it autocommits). Returns the stored event (without createdAt, the database's clock).
+ * Concurrent callers outside a transaction should go through the DecisionWriter instead, which
+ * shares one statement among them (decision-writer.ts).
+ */
+export async function insertDecisionEvent(q: Queryable, e: NewDecisionEvent): Promise<DecisionEvent> {
   const id = e.id ?? randomUUID();
-  const res = await tx.query<Record<string, unknown>>(
-    `INSERT INTO provably_decisions (${COLUMNS})
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13::jsonb, $14, $15, $16, $17, $18, $19,
-             $20::jsonb, $21::timestamptz, $22)
-     RETURNING ${COLUMNS}, created_at`,
-    [
-      id,
-      e.orgId,
-      e.eventType,
-      e.decision,
-      e.mode,
-      e.reason,
-      e.agentId,
-      e.actionName,
-      e.sessionId,
-      JSON.stringify(e.params),
-      e.paramsSha256,
-      e.policyVersion,
-      JSON.stringify(e.policyIds),
-      e.escalationId,
-      e.escalationStatus,
-      e.reviewer,
-      e.parentId,
-      e.traceId,
-      e.spanId,
-      e.outcome === null ? null : JSON.stringify(e.outcome),
-      new Date(e.decidedAt.getTime()).toISOString(),
-      e.durationMs,
-    ],
-  );
-  const row = res.rows[0] as Record<string, unknown>;
-  const { leafIndex } = await appendDecisionLeaf(tx, row as DecisionLeafRow);
-  return { ...toEvent(row), leafIndex };
+  const row = decisionRow({ ...e, id });
+  const indexes = await appendDecisions(q, [row]);
+  return { ...e, id, decidedAt: row.decided_at as Date, leafIndex: indexes.get(id) as number };
 }
 
 export interface ListDecisionsOptions {

@@ -1,7 +1,8 @@
 /**
  * The decide-and-record core shared by the local ProvablyGateway and the gateway server:
- * evaluate the policy, then ONE transaction inserts the decision event (a ledger leaf) and, for
- * an enforced ESCALATE, the pending escalation beside it. Nothing about what happens next
+ * evaluate the policy, then ONE statement inserts the decision event (a ledger leaf) and, for
+ * an enforced ESCALATE, the pending escalation beside it (decision-writer.ts: concurrent
+ * decisions on a store share that statement). Nothing about what happens next
  * (throwing, waiting, counting) lives here: callers differ on that, the record must not.
  *
  * Session counts come in with the input because their source differs: local mode keeps
@@ -10,14 +11,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/types.js';
-import { insertDecisionEvent } from './audit.js';
+import { decisionRow } from './audit.js';
+import { decisionWriter } from './decision-writer.js';
 import {
   DEFAULT_HOLD_SECONDS,
   type DecisionRequest,
   type PolicyDecision,
   type SessionCounts,
 } from './engine.js';
-import { type Escalation, insertEscalation } from './escalations.js';
+import type { Escalation } from './escalations.js';
 import { type Params, paramsSha256, redactParams } from './params.js';
 
 /** What decides: a PolicyEngine, or anything with its evaluate (e.g. a default-deny stand-in). */
@@ -77,47 +79,51 @@ export async function recordDecision(
   // Shadow (log_only) decisions are recorded as computed but never held: the call proceeds.
   const escalate = d.mode === 'enforce' && d.decision === 'ESCALATE';
   const { traceId, spanId } = input.trace;
-  const escalation = await store.transaction(async (tx) => {
-    await insertDecisionEvent(tx, {
-      id: eventId,
-      orgId: input.tenant,
-      eventType: 'decision',
-      decision: d.decision,
-      mode: d.mode,
-      reason: d.reason,
-      agentId: input.agentId,
-      actionName: input.action,
-      sessionId: input.sessionId,
-      params: stored,
-      paramsSha256: hash,
-      policyVersion: d.policyVersion,
-      policyIds: d.policyIds,
-      escalationId: null,
-      escalationStatus: null,
-      reviewer: null,
-      parentId: null,
-      traceId,
-      spanId,
-      outcome: null,
-      decidedAt: input.now ?? new Date(),
-      durationMs: null,
-    });
-    if (!escalate) return undefined;
-    return insertEscalation(tx, {
-      orgId: input.tenant,
-      eventId,
-      agentId: input.agentId,
-      actionName: input.action,
-      sessionId: input.sessionId,
-      params: stored,
-      paramsSha256: hash,
-      reason: d.reason,
-      policyVersion: d.policyVersion,
-      policyIds: d.policyIds,
-      traceId,
-      spanId,
-      holdSeconds: d.holdSeconds ?? DEFAULT_HOLD_SECONDS,
-    });
+  const row = decisionRow({
+    id: eventId,
+    orgId: input.tenant,
+    eventType: 'decision',
+    decision: d.decision,
+    mode: d.mode,
+    reason: d.reason,
+    agentId: input.agentId,
+    actionName: input.action,
+    sessionId: input.sessionId,
+    params: stored,
+    paramsSha256: hash,
+    policyVersion: d.policyVersion,
+    policyIds: d.policyIds,
+    escalationId: null,
+    escalationStatus: null,
+    reviewer: null,
+    parentId: null,
+    traceId,
+    spanId,
+    outcome: null,
+    decidedAt: input.now ?? new Date(),
+    durationMs: null,
   });
+  // One statement, shared with concurrent decisions on this store (group commit), settled once
+  // the row, its leaf and the escalation are committed.
+  const { escalation } = await decisionWriter(store).append(
+    row,
+    escalate
+      ? {
+          orgId: input.tenant,
+          eventId,
+          agentId: input.agentId,
+          actionName: input.action,
+          sessionId: input.sessionId,
+          params: stored,
+          paramsSha256: hash,
+          reason: d.reason,
+          policyVersion: d.policyVersion,
+          policyIds: d.policyIds,
+          traceId,
+          spanId,
+          holdSeconds: d.holdSeconds ?? DEFAULT_HOLD_SECONDS,
+        }
+      : undefined,
+  );
   return escalation === undefined ? { decision: d, eventId } : { decision: d, eventId, escalation };
 }

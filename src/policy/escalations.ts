@@ -299,7 +299,8 @@ async function whyNot(
   return new EscalationError(id, 'conflict', 'it changed while being decided');
 }
 
-function toEscalation(r: Record<string, unknown>): Escalation {
+/** An escalation row as the store returns it (with remaining_ms) → Escalation. */
+export function toEscalation(r: Record<string, unknown>): Escalation {
   const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return {
     id: String(r.id),

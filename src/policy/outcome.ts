@@ -4,10 +4,11 @@
  * throws: the body already ran, and losing its outcome must not turn its result into an error
  * (the loss is logged).
  */
+import { randomUUID } from 'node:crypto';
 import { diag } from '../diag/index.js';
-import { selfEgress } from '../scope/index.js';
 import type { Store } from '../store/types.js';
-import { insertDecisionEvent } from './audit.js';
+import { decisionRow } from './audit.js';
+import { decisionWriter } from './decision-writer.js';
 import { digestOf, type Params, paramsSha256, redactParams } from './params.js';
 import type { ExecutionResult } from './result.js';
 
@@ -32,34 +33,33 @@ export async function recordOutcome(store: Store, o: OutcomeInput): Promise<void
     : undefined;
   const digest = failed ? undefined : digestOf(o.result.value);
   try {
-    await selfEgress(() =>
-      store.transaction((tx) =>
-        insertDecisionEvent(tx, {
-          orgId: o.orgId,
-          eventType: 'outcome',
-          decision: null,
-          mode: 'enforce',
-          reason: failed ? `failed: ${message}` : 'completed',
-          agentId: o.agentId,
-          actionName: o.decided.action,
-          sessionId: o.decided.sessionId,
-          params: redactParams(o.params, o.redact),
-          paramsSha256: paramsSha256(o.params),
-          policyVersion: o.decided.policyVersion,
-          policyIds: [],
-          escalationId: o.decided.escalationId ?? null,
-          escalationStatus: null,
-          reviewer: null,
-          parentId: o.decided.eventId,
-          traceId: o.trace.traceId,
-          spanId: o.trace.spanId,
-          outcome: failed
-            ? { status: 'error', error: message ?? '' }
-            : { status: 'ok', result_sha256: digest ?? null },
-          decidedAt: new Date(),
-          durationMs: Math.round(o.durationMs * 1000) / 1000,
-        }),
-      ),
+    await decisionWriter(store).append(
+      decisionRow({
+        id: randomUUID(),
+        orgId: o.orgId,
+        eventType: 'outcome',
+        decision: null,
+        mode: 'enforce',
+        reason: failed ? `failed: ${message}` : 'completed',
+        agentId: o.agentId,
+        actionName: o.decided.action,
+        sessionId: o.decided.sessionId,
+        params: redactParams(o.params, o.redact),
+        paramsSha256: paramsSha256(o.params),
+        policyVersion: o.decided.policyVersion,
+        policyIds: [],
+        escalationId: o.decided.escalationId ?? null,
+        escalationStatus: null,
+        reviewer: null,
+        parentId: o.decided.eventId,
+        traceId: o.trace.traceId,
+        spanId: o.trace.spanId,
+        outcome: failed
+          ? { status: 'error', error: message ?? '' }
+          : { status: 'ok', result_sha256: digest ?? null },
+        decidedAt: new Date(),
+        durationMs: Math.round(o.durationMs * 1000) / 1000,
+      }),
     );
   } catch (err) {
     diag.warn(`could not record the outcome of ${o.decided.action} (event ${o.decided.eventId})`, err);

@@ -9,6 +9,7 @@
  * declared here: the campaign measures it on the rows (see tamper-campaign-state.ts).
  */
 import { lit } from '../ledger/fixtures.js';
+import { decisionOp } from './tamper-campaign-decisions.js';
 import {
   anyRecord,
   type Edit,
@@ -277,6 +278,8 @@ const OPS: [number, Op][] = [
   [12, leafOp],
   [2, coherentForgery],
   [6, checkpointOp],
+  // Policy decisions, their leaves and escalations (a third org).
+  [16, decisionOp],
 ];
 
 const TOTAL = OPS.reduce((s, [w]) => s + w, 0);

@@ -11,6 +11,8 @@
  * Checkpoints at tree sizes 8 and 14, then the payload's own checkpoint at 20 (it covers every
  * claimed record); records 20-23 come after it and are covered by no checkpoint.
  * Other org (OTHER): 6 records, a checkpoint at 4, two uncovered.
+ * Decisions org (DECISIONS, tamper-campaign-decisions.ts): 14 policy decision events written by a
+ * local ProvablyGateway, 4 escalations, a checkpoint at 12.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -32,6 +34,7 @@ import {
 import { createRecorder, getIntercept, type InterceptRecord } from '../../src/record/index.js';
 import type { Store } from '../../src/store/index.js';
 import { addTrustedEndpoint } from '../../src/trust/index.js';
+import { type DecisionLog, writeDecisionLog } from './tamper-campaign-decisions.js';
 
 export const ORG = 'campaign';
 export const OTHER = 'campaign-other';
@@ -70,6 +73,8 @@ export interface CampaignLog {
   claims: Map<string, HandoffClaim>;
   /** What the model said about each claimable record (for rebuilding after an edit). */
   modelClaims: Map<string, ModelClaim>;
+  /** The DECISIONS org: policy decisions and escalations (tamper-campaign-decisions.ts). */
+  decisionLog: DecisionLog;
 }
 
 export const kindOf = (i: number): RecordKind =>
@@ -244,7 +249,9 @@ export async function writeCampaignLog(store: Store): Promise<CampaignLog> {
   await recordOrg(store, ORG, PAYLOAD_SIZE, ORG_RECORDS, [], signer, main);
 
   const claims = new Map(built.payload.claims.map((c) => [c.query_record_id, c]));
+  const decisionLog = await writeDecisionLog(store, signer);
   return {
+    decisionLog,
     records: main.records,
     other: other.records,
     checkpointIds: main.checkpointIds,

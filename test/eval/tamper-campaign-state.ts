@@ -1,7 +1,7 @@
 /**
  * What an edit actually changed, measured on the rows rather than assumed from the SQL: a digest
- * of every row of the three ledger tables (content apart from created_at, and created_at on
- * its own), compared with the pristine state. An edit that changed nothing is a no-op, never
+ * of every row of the three ledger tables and of the policy decisions and escalations (content
+ * apart from created_at, and created_at on its own), compared with the pristine state. An edit that changed nothing is a no-op, never
  * counted as detected; one that changed only created_at touched storage metadata alone.
  *
  * Also the superuser's tool: campaign_exec runs statements with the append-only triggers off
@@ -32,7 +32,7 @@ interface RowDigest {
   meta: string;
 }
 
-/** Row key ("i:<id>", "l:<org>:<index>", "c:<id>") → digests. */
+/** Row key ("i:<id>", "l:<org>:<index>", "c:<id>", "d:<id>", "e:<id>") → digests. */
 export type RowState = Map<string, RowDigest>;
 
 // Row JSON without created_at: every other column, bytea as hex, times with microseconds,
@@ -45,7 +45,14 @@ SELECT 'l:' || org_id || ':' || leaf_index, org_id, md5((to_jsonb(t) - 'created_
   FROM provably_ledger_leaves t
 UNION ALL
 SELECT 'c:' || id, org_id, md5((to_jsonb(t) - 'created_at')::text), md5(created_at::text)
-  FROM provably_checkpoints t`;
+  FROM provably_checkpoints t
+UNION ALL
+SELECT 'd:' || id, org_id, md5((to_jsonb(t) - 'created_at')::text), md5(created_at::text)
+  FROM provably_decisions t
+UNION ALL
+-- An escalation's created_at is content: the time it was held is bound by its end event.
+SELECT 'e:' || id, org_id, md5(to_jsonb(t)::text), ''
+  FROM provably_escalations t`;
 
 export async function readState(q: Queryable): Promise<RowState> {
   const rows = (await q.query<{ key: string } & RowDigest>(STATE)).rows;

@@ -23,6 +23,9 @@
  * detect by itself are declared with their documented limit (tamper-campaign-edits.ts), and
  * their outcome is asserted too: every org still verifies OK.
  *
+ * A third org (DECISIONS) holds policy decisions and escalations (tamper-campaign-decisions.ts):
+ * edits of those rows, their leaves and the escalation rows must be named by verify too.
+ *
  * Every case runs in one transaction that is rolled back (a fresh store per case costs ~0.5 s on
  * PGlite); the pristine state is compared row by row every 100 cases and at the end.
  *
@@ -39,6 +42,7 @@ import type { Store } from '../../src/store/index.js';
 import { describeEachBackend, useTestStore } from '../helpers/backends.js';
 import { lit, prng } from '../ledger/fixtures.js';
 import { runLedgerCommand } from './tamper-campaign-cli.js';
+import { DECISIONS } from './tamper-campaign-decisions.js';
 import { drawEdit, type Edit } from './tamper-campaign-edits.js';
 import {
   type CampaignLog,
@@ -70,6 +74,7 @@ const PROBLEM_KINDS = [
   'checkpoint-mismatch',
   'checkpoint-invalid',
   'record-unlogged',
+  'escalation-mismatch',
 ];
 
 describeEachBackend('evaluator tamper campaign', (backend) => {
@@ -107,7 +112,7 @@ describeEachBackend('evaluator tamper campaign', (backend) => {
     );
 
   it('the pristine state: both orgs verify; every payload PASSes, built before or rebuilt now', async () => {
-    for (const org of [ORG, OTHER]) {
+    for (const org of [ORG, OTHER, DECISIONS]) {
       const { code, report } = await verify(store(), org);
       // The campaign's logs end with records no checkpoint covers yet: healthy but unsigned (3).
       expect(code).toBe(report.status === 'verified' ? 0 : 3);
@@ -180,7 +185,13 @@ describeEachBackend('evaluator tamper campaign', (backend) => {
         edit.broken.length > 0 || edit.limit !== undefined,
         `${where}an edit must declare what detects it`,
       ).toBe(true);
-      for (const org of [ORG, OTHER]) {
+      // The decisions org is verified when a row of it changed, and in one case of ten otherwise
+      // (verify reads one org's rows only; this keeps the campaign's time near its budget).
+      const orgs =
+        diff.orgs.has(DECISIONS) || edit.broken.includes(DECISIONS) || seed % 10 === 0
+          ? [ORG, OTHER, DECISIONS]
+          : [ORG, OTHER];
+      for (const org of orgs) {
         const { code, report, stderr } = await verify(tx, org);
         const shown = `${where}verify --org ${org} → ${code}: ${JSON.stringify(report?.firstBroken)} ${stderr}`;
         if (edit.broken.includes(org)) {
