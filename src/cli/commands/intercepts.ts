@@ -5,6 +5,7 @@ import { decodeBody, getIntercept, type InterceptRecord, listIntercepts } from '
 import type { CommandContext } from '../context.js';
 import { table } from '../output.js';
 import { parseTime } from '../parse-options.js';
+import { registerInterceptProof } from './intercept-proof.js';
 
 const PREVIEW_BYTES = 2048;
 
@@ -102,6 +103,7 @@ export function registerInterceptCommands(program: Command, ctx: CommandContext)
         out.line(preview(record));
       }),
     );
+  registerInterceptProof(intercepts, ctx);
 }
 
 /** Who answered, on one line; says when the record predates peers (leaf version 1). */
