@@ -17,7 +17,7 @@ permit(principal == Agent::"billing-agent", action == Action::"payments.initiate
 
 @id("large-payments")
 @escalate("payments over 100 need a human")
-@hold("120")
+@hold("600")
 permit(principal == Agent::"billing-agent", action == Action::"payments.initiate", resource)
   when { context.params.amount > 100 && context.params.amount < 10000 };
 
@@ -52,6 +52,9 @@ export async function gatewayDemo(ctx) {
     out(`${role} key pvk_${made.prefix}_… (printed once; the store keeps its SHA-256)`);
     return made.key;
   };
+  // `npm run demo -- --review-in-browser`: one more escalation, left for YOU to decide in the
+  // reviewer dashboard (the demo waits for it, up to the policy's 10-minute hold).
+  const browserReview = process.argv.includes('--review-in-browser');
   const agentKey = await key('agent', ['--agent', 'billing-agent']);
   const reviewerKey = await key('reviewer', ['--name', 'alice']);
   const policyFile = join(work, 'payments.cedar');
@@ -100,6 +103,7 @@ export async function gatewayDemo(ctx) {
         PROVABLY_API_KEY: agentKey,
         PROVABLY_AGENT_ID: 'billing-agent',
         PAYMENTS_URL: ctx.paymentsUrl,
+        DEMO_BROWSER_REVIEW: browserReview ? '1' : '0',
       },
     });
     let finished = false;
@@ -109,10 +113,23 @@ export async function gatewayDemo(ctx) {
     // The reviewer: approves the large payment (bound to the params hash it was shown), leaves
     // the refund alone so it expires.
     const approved = new Set();
+    let announced = false;
     while (!finished) {
       const pending = await api('GET', '/v1/escalations?status=pending');
       for (const e of pending.body.escalations ?? []) {
         if (e.action !== 'payments.initiate' || approved.has(e.id)) continue;
+        if (e.params?.amount === 750) {
+          // The browser-review payment: announced once, decided by the human.
+          if (!announced) {
+            announced = true;
+            out(
+              `\n   >>> your turn: open ${dashboard ?? `${gateway.url}/ui`} in a browser, sign in with the reviewer key\n` +
+                `   >>> ${reviewerKey}\n` +
+                `   >>> and approve (or reject) the pending payment of 750 GBP. The agent waits for you.\n`,
+            );
+          }
+          continue;
+        }
         approved.add(e.id);
         const r = await api('POST', `/v1/escalations/${e.id}/approve`, {
           reason: 'known supplier',
@@ -130,6 +147,7 @@ export async function gatewayDemo(ctx) {
     verdicts.block = outcome('pay 20 BTC');
     verdicts.approved = outcome('pay 500 GBP');
     verdicts.expired = outcome('refund pay_1');
+    if (browserReview) verdicts.browser = outcome('pay 750 GBP \\(browser\\)');
 
     step('the audit trail at the gateway (GET /v1/audit, reviewer key)');
     const audit = await api('GET', '/v1/audit?limit=50');

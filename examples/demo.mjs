@@ -171,6 +171,9 @@ try {
     ['guarded HTTP call in the decision trace', gw.sameTrace ? 'yes' : 'NO'],
     ['provably verify: gateway decisions', gw.verifyGateway],
     ['provably verify: agent intercepts', gw.verifyAgent],
+    ...(gw.browser === undefined
+      ? []
+      : [['gateway: pay 750 GBP (decided by you in the dashboard)', gw.browser]]),
   ];
   for (const [what, result] of lines) process.stdout.write(`${what.padEnd(46)} ${result}\n`);
   process.stdout.write(`eval service log lines (JSON): ${service.logLines()}\n`);

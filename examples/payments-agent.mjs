@@ -5,6 +5,7 @@
 //   - 20 BTC  → BLOCK by a forbid: the body never runs
 //   - 500 GBP → ESCALATE: waits until a reviewer approves it over REST, then runs
 //   - a refund → ESCALATE with a 3 s hold nobody decides → EscalationTimeoutError
+//   - with DEMO_BROWSER_REVIEW=1: 750 GBP → ESCALATE that waits for a human in the dashboard
 import { EscalationTimeoutError, PolicyBlockedError, ProvablyGateway } from 'provably';
 
 const PAYMENTS_URL = process.env.PAYMENTS_URL;
@@ -41,5 +42,10 @@ await gateway.session('sess_checkout', async () => {
   await attempt('pay 500 GBP', () => pay(500, 'GBP', 'rec_abc123'));
   line('refund pay_1           ESCALATE → waiting (3 s hold, nobody will decide)…');
   await attempt('refund pay_1', () => refund('pay_1'));
+  if (process.env.DEMO_BROWSER_REVIEW === '1') {
+    // `npm run demo -- --review-in-browser`: this one waits for YOU, in the dashboard.
+    line('pay 750 GBP (browser)  ESCALATE → waiting for you in the reviewer dashboard…');
+    await attempt('pay 750 GBP (browser)', () => pay(750, 'GBP', 'rec_abc123'));
+  }
 });
 await gateway.close();
