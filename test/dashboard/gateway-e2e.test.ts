@@ -5,9 +5,11 @@
  */
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent } from '../e2e/child.js';
 import { describeE2E, type E2EStore, useE2EStores } from '../e2e/stores.js';
 import { type GatewayChild, type Json, startGateway } from '../gateway/child.js';
 import { setUpTenant, type TenantKeys } from '../gateway/fixtures.js';
+import { type CountingServer, startCountingServer } from '../helpers/counting-server.js';
 import { chromiumAvailable, launchBrowser } from './harness.js';
 
 const hasChromium = chromiumAvailable();
@@ -87,6 +89,44 @@ async function seeText(loc: Locator, text: string, timeoutMs = 15_000): Promise<
       await page.goto(`${gw.url}/ui/audit/${r.body.eventId}`);
       await page.getByRole('button', { name: 'Verify the event and its records' }).click();
       await seeText(page.locator('.verify-result'), 'Verified');
+    });
+
+    it("an agent PROCESS's guarded call (remote mode, under the preload) waits; approved in the browser, its body runs and the session's result carries the reviewer's id", async () => {
+      const server: CountingServer = await startCountingServer();
+      try {
+        // The agent has its own store (on PGlite the gateway holds its data dir).
+        const agentStore = await stores.fresh();
+        await agentStore.trust(`${server.url}/json`);
+        const agent = startAgent<{
+          value: { ok: boolean; value?: { status: number } };
+          decision: string;
+          actorHumanId: string;
+          escalationId: string;
+        }>('remote-escalated.mjs', {
+          env: agentStore.env({ TRUSTED: server.url, GATEWAY_URL: gw.url, API_KEY: keys.agent }),
+        });
+        await agent.next('calling', 60_000);
+        await page.goto(`${gw.url}/ui`);
+        const card = page.locator('.esc-card', { hasText: '950' }).first();
+        await card.waitFor({ timeout: 30_000 });
+        expect(server.log.filter((l) => l.path.startsWith('/json'))).toEqual([]); // nothing ran yet
+        await card.getByLabel('Reason').fill('invoice checked');
+        await card.getByRole('button', { name: 'Approve', exact: true }).click();
+        const run = await agent.done;
+        expect(run.result).toMatchObject({
+          value: { ok: true, value: { status: 200 } },
+          decision: 'ALLOW',
+          actorHumanId: `reviewer-ui-${backend}`,
+        });
+        // The body ran once, after the approval, and its call is recorded in the agent's store.
+        expect(server.log.filter((l) => l.path.startsWith('/json')).map((l) => l.path)).toEqual([
+          '/json?amount=950&currency=GBP',
+        ]);
+        const rows = await agentStore.rows();
+        expect(rows.map((r) => [r.actionName, r.status])).toEqual([['payments.initiate', 200]]);
+      } finally {
+        await server.close();
+      }
     });
 
     it('a decision made through the REST API while the page is open is shown there', async () => {
