@@ -22,7 +22,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { openStore } from '../dist/index.js';
@@ -34,7 +33,7 @@ import {
   root,
   rotate,
 } from './fixtures/harness.mjs';
-import { fmt, median, medianCI, percentile, verdict } from './stats.mjs';
+import { fmt, latencies, median, medianCI, percentile, throughput, verdict } from './stats.mjs';
 
 const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 10);
 const LAT_N = Number(process.env.BENCH_GATEWAY_LATENCY_N ?? 200);
@@ -93,29 +92,6 @@ function startGateway(env) {
       });
     });
   });
-}
-
-async function latencies(fn, n) {
-  const out = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    out[i] = performance.now() - t0;
-  }
-  return out;
-}
-
-async function throughput(fn, n, concurrency) {
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      next++;
-      await fn();
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return n / ((performance.now() - t0) / 1000);
 }
 
 const pgServer = postgresServerUrl();

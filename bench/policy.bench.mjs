@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openStore, ProvablyGateway } from '../dist/index.js';
 import { dropDatabase, freshDatabase, postgresServerUrl, rotate } from './fixtures/harness.mjs';
-import { fmt, median, medianCI, percentile, verdict } from './stats.mjs';
+import { fmt, latencies, median, medianCI, percentile, throughput, verdict } from './stats.mjs';
 
 const ROUNDS = Number(process.env.BENCH_POLICY_ROUNDS ?? 12);
 const LAT_N = Number(process.env.BENCH_POLICY_LATENCY_N ?? 200);
@@ -93,29 +93,6 @@ function makeOps(store, gateway) {
     insert,
     cedar: () => gateway.engine.evaluate(request),
   };
-}
-
-async function latencies(fn, n) {
-  const out = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    out[i] = performance.now() - t0;
-  }
-  return out;
-}
-
-async function throughput(fn, n, concurrency) {
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      next++;
-      await fn();
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return n / ((performance.now() - t0) / 1000);
 }
 
 function cedarMicros(fn, n) {

@@ -8,6 +8,7 @@ export {
   childEvents,
   type DecisionEvent,
   type DecisionEventType,
+  decisionRow,
   type EscalationStatus,
   getDecisionEvent,
   type ListDecisionsOptions,

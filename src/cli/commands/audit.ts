@@ -6,6 +6,7 @@ import {
   childEvents,
   type Decision,
   type DecisionEvent,
+  decisionRow,
   getDecisionEvent,
   listDecisionEvents,
 } from '../../policy/index.js';
@@ -146,31 +147,8 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
 }
 
 function serialize(e: DecisionEvent) {
-  return {
-    id: e.id,
-    org_id: e.orgId,
-    event_type: e.eventType,
-    decision: e.decision,
-    mode: e.mode,
-    reason: e.reason,
-    agent_id: e.agentId,
-    action_name: e.actionName,
-    session_id: e.sessionId,
-    params: e.params,
-    params_sha256: e.paramsSha256,
-    policy_version: e.policyVersion,
-    policy_ids: e.policyIds,
-    escalation_id: e.escalationId,
-    escalation_status: e.escalationStatus,
-    reviewer: e.reviewer,
-    parent_id: e.parentId,
-    trace_id: e.traceId,
-    span_id: e.spanId,
-    outcome: e.outcome,
-    decided_at: e.decidedAt.toISOString(),
-    duration_ms: e.durationMs,
-    leaf_index: e.leafIndex ?? null,
-  };
+  // The row's own column names, as the leaf has them (decisionRow), plus what only reads carry.
+  return { ...decisionRow(e), decided_at: e.decidedAt.toISOString(), leaf_index: e.leafIndex ?? null };
 }
 
 function parseDecision(v: string): Decision {
