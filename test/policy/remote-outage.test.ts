@@ -43,10 +43,18 @@ for (const backend of testBackends()) {
     const ran: string[] = [];
 
     it('an escalation is pending; the gateway is killed', async () => {
-      waiting = closed
-        .execute('payments.initiate', { amount: 190, currency: 'GBP' })
-        .catch((x: unknown) => x);
+      // The caller holds the ESCALATE answer before the kill (with a plain waiting execute, the
+      // kill could land before the answer did: a lost answer is a GatewayError, fail closed),
+      // then waits; the kill cuts its long-poll.
+      const pending = await closed.execute(
+        'payments.initiate',
+        { amount: 190, currency: 'GBP' },
+        { wait: false },
+      );
+      expect(pending.decision).toBe('ESCALATE');
+      waiting = closed.awaitEscalation(pending.escalationId as string).catch((x: unknown) => x);
       escalationId = await pendingEscalation(gw(), 'payments.initiate', { amount: 190 });
+      expect(escalationId).toBe(pending.escalationId);
       await gw().kill();
       expect(gw().running).toBe(false);
     });
@@ -92,7 +100,7 @@ for (const backend of testBackends()) {
       await lost.close();
     });
 
-    it('restarted (a key revoked meanwhile): the waiting execute gets the approval made after the restart', async () => {
+    it('restarted (a key revoked meanwhile): the waiting caller gets the approval made after the restart', async () => {
       const revoked = await gw().cli(['apikeys', 'revoke', gw().keys.sparePrefix]);
       expect(revoked.code, revoked.stderr).toBe(0);
       await gw().start();
