@@ -195,3 +195,37 @@ export function isGoverned(value: unknown): boolean {
     (value as Record<symbol, unknown>)[GOVERNED] !== undefined
   );
 }
+
+/**
+ * An adapter's `governTools`: the options resolved once, then each tool through the framework's
+ * own wrapper (`one`, which keeps tools it does not govern as they are).
+ */
+export function governEach<T>(
+  tools: readonly T[],
+  options: GovernOptions,
+  where: string,
+  one: (tool: T, gov: Governance) => T,
+): T[] {
+  const gov = resolveGovernance(options, where);
+  if (!Array.isArray(tools)) throw new ProvablyConfigError(where, 'expected an array of tools');
+  return tools.map((t) => one(t, gov));
+}
+
+/**
+ * Governs the tools of an object that holds them (an Agent, a ToolNode) in place — its `tools`
+ * array replaced by governed copies — and returns it. `what` names it in the error.
+ */
+export function governHolder<H extends { tools: unknown[] }>(
+  holder: H,
+  options: GovernOptions,
+  where: string,
+  what: string,
+  one: (tool: H['tools'][number], gov: Governance) => H['tools'][number],
+): H {
+  const gov = resolveGovernance(options, where);
+  if (holder === null || typeof holder !== 'object' || !Array.isArray(holder.tools)) {
+    throw new ProvablyConfigError(where, `expected ${what} (an object with a tools array)`);
+  }
+  holder.tools = holder.tools.map((t) => one(t, gov));
+  return holder;
+}

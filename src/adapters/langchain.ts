@@ -13,9 +13,10 @@ import { ProvablyConfigError } from '../errors/index.js';
 import {
   type Governance,
   type GovernOptions,
+  governEach,
+  governHolder,
   isGoverned,
   markGoverned,
-  resolveGovernance,
   runGoverned,
 } from './govern.js';
 
@@ -38,23 +39,12 @@ const WHERE = 'provably/langchain';
 
 /** Governed versions of `tools` (action = each tool's name); tools already governed are kept. */
 export function governTools<T extends ToolLike>(tools: readonly T[], options: GovernOptions): T[] {
-  const gov = resolveGovernance(options, `${WHERE} governTools`);
-  if (!Array.isArray(tools))
-    throw new ProvablyConfigError(`${WHERE} governTools`, 'expected an array of tools');
-  return tools.map((t) => governOne(t, gov));
+  return governEach(tools, options, `${WHERE} governTools`, governOne);
 }
 
 /** Governs a ToolNode's tools in place and returns the node. */
 export function governToolNode<N extends ToolNodeLike>(node: N, options: GovernOptions): N {
-  const gov = resolveGovernance(options, `${WHERE} governToolNode`);
-  if (node === null || typeof node !== 'object' || !Array.isArray(node.tools)) {
-    throw new ProvablyConfigError(
-      `${WHERE} governToolNode`,
-      'expected a ToolNode (an object with a tools array)',
-    );
-  }
-  node.tools = node.tools.map((t) => governOne(t, gov));
-  return node;
+  return governHolder(node, options, `${WHERE} governToolNode`, 'a ToolNode', governOne);
 }
 
 function governOne<T extends ToolLike>(tool: T, gov: Governance): T {

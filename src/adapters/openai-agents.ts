@@ -15,9 +15,10 @@ import { findBlocked } from './blocked.js';
 import {
   type Governance,
   type GovernOptions,
+  governEach,
+  governHolder,
   isGoverned,
   markGoverned,
-  resolveGovernance,
   runGoverned,
   textFor,
 } from './govern.js';
@@ -49,10 +50,7 @@ const WHERE = 'provably/openai-agents';
  * (hosted, computer) are kept as they are, as are tools already governed.
  */
 export function governTools<T extends ToolLike>(tools: readonly T[], options: GovernOptions): T[] {
-  const gov = resolveGovernance(options, `${WHERE} governTools`);
-  if (!Array.isArray(tools))
-    throw new ProvablyConfigError(`${WHERE} governTools`, 'expected an array of tools');
-  return tools.map((t) => governOne(t, gov));
+  return governEach(tools, options, `${WHERE} governTools`, governOne);
 }
 
 /**
@@ -60,12 +58,7 @@ export function governTools<T extends ToolLike>(tools: readonly T[], options: Go
  * and returns the agent. Agents it hands off to keep their own tools: govern them too.
  */
 export function governAgent<A extends AgentLike>(agent: A, options: GovernOptions): A {
-  const gov = resolveGovernance(options, `${WHERE} governAgent`);
-  if (agent === null || typeof agent !== 'object' || !Array.isArray(agent.tools)) {
-    throw new ProvablyConfigError(`${WHERE} governAgent`, 'expected an Agent (an object with a tools array)');
-  }
-  agent.tools = agent.tools.map((t) => governOne(t, gov));
-  return agent;
+  return governHolder(agent, options, `${WHERE} governAgent`, 'an Agent', governOne);
 }
 
 function governOne<T extends ToolLike>(tool: T, gov: Governance): T {
