@@ -1,10 +1,16 @@
 /**
- * The dashboard's own list query: audit events a page at a time with a keyset cursor
- * (decided_at, id), so paging stays exact while new events arrive (an offset would shift).
- * Filters come from the query string and are checked here: a bad value is a message for a 400
- * page, never a database error.
+ * The audit log a page at a time: listDecisionEvents with its keyset cursor (the last event's
+ * id, compared in the database at full precision), so paging stays exact while new events
+ * arrive (an offset would shift). Filters come from the query string and are checked here: a
+ * bad value is a message for a 400 page, never a database error.
  */
-import type { Decision, DecisionEventType, EscalationStatus, PolicyMode } from '../policy/index.js';
+import {
+  type Decision,
+  type DecisionEventType,
+  type EscalationStatus,
+  listDecisionEvents,
+  type PolicyMode,
+} from '../policy/index.js';
 import type { Queryable } from '../store/types.js';
 
 export const AUDIT_PAGE_SIZE = 50;
@@ -16,7 +22,8 @@ export interface AuditFilters {
   sessionId?: string;
   since?: Date;
   until?: Date;
-  cursor?: { at: string; id: string };
+  /** The id of the last event of the previous page. */
+  cursor?: string;
 }
 
 export interface AuditRow {
@@ -85,22 +92,14 @@ function parseUtc(v: string): Date | null {
   return Number.isNaN(t.getTime()) ? null : t;
 }
 
-function encodeCursor(at: string, id: string): string {
-  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+function encodeCursor(id: string): string {
+  return Buffer.from(id).toString('base64url');
 }
 
-function decodeCursor(s: string): { at: string; id: string } | null {
+function decodeCursor(s: string): string | null {
   if (s.length > 200) return null;
-  try {
-    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
-    if (!Array.isArray(v) || v.length !== 2) return null;
-    const [at, id] = v as [unknown, unknown];
-    if (typeof at !== 'string' || typeof id !== 'string' || !UUID.test(id)) return null;
-    if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/.test(at)) return null;
-    return { at, id };
-  } catch {
-    return null;
-  }
+  const id = Buffer.from(s, 'base64url').toString('utf8');
+  return UUID.test(id) ? id : null;
 }
 
 /** One page of the tenant's events, newest first, and the cursor of the next page (or null). */
@@ -110,51 +109,18 @@ export async function listAuditPage(
   f: AuditFilters,
   pageSize = AUDIT_PAGE_SIZE,
 ): Promise<{ rows: AuditRow[]; nextCursor: string | null }> {
-  const where = ['org_id = $1'];
-  const params: unknown[] = [tenant];
-  const add = (sql: string, ...values: unknown[]) => {
-    let out = sql;
-    for (const v of values) {
-      params.push(v);
-      out = out.replace('?', `$${params.length}`);
-    }
-    where.push(out);
-  };
-  if (f.agentId !== undefined) add('agent_id = ?', f.agentId);
-  if (f.actionName !== undefined) add('action_name = ?', f.actionName);
-  if (f.decision !== undefined) add('decision = ?', f.decision);
-  if (f.sessionId !== undefined) add('session_id = ?', f.sessionId);
-  if (f.since !== undefined) add('decided_at >= ?::timestamptz', f.since.toISOString());
-  if (f.until !== undefined) add('decided_at < ?::timestamptz', f.until.toISOString());
-  // The cursor carries decided_at at full (microsecond) precision as UTC text: a Date would
-  // round it and skip or repeat rows at a page boundary.
-  if (f.cursor !== undefined)
-    add("(decided_at, id) < ((?::text || '+00')::timestamptz, ?::uuid)", f.cursor.at, f.cursor.id);
-  params.push(pageSize + 1);
-  const res = await q.query<Record<string, unknown>>(
-    `SELECT id, event_type, decision, mode, reason, agent_id, action_name, session_id, escalation_status, reviewer,
-       decided_at, to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at_text
-     FROM provably_decisions WHERE ${where.join(' AND ')}
-     ORDER BY decided_at DESC, id DESC LIMIT $${params.length}`,
-    params,
-  );
-  const more = res.rows.length > pageSize;
-  const page = res.rows.slice(0, pageSize);
+  const events = await listDecisionEvents(q, {
+    orgId: tenant,
+    agentId: f.agentId,
+    actionName: f.actionName,
+    decision: f.decision,
+    sessionId: f.sessionId,
+    since: f.since,
+    until: f.until,
+    afterId: f.cursor,
+    limit: pageSize + 1,
+  });
+  const page = events.slice(0, pageSize);
   const last = page.at(-1);
-  return {
-    rows: page.map((r) => ({
-      id: String(r.id),
-      eventType: r.event_type as DecisionEventType,
-      decision: (r.decision ?? null) as Decision | null,
-      mode: r.mode as PolicyMode,
-      reason: String(r.reason),
-      agentId: String(r.agent_id),
-      actionName: String(r.action_name),
-      sessionId: r.session_id === null ? null : String(r.session_id),
-      escalationStatus: (r.escalation_status ?? null) as EscalationStatus | null,
-      reviewer: r.reviewer === null ? null : String(r.reviewer),
-      decidedAt: r.decided_at as Date,
-    })),
-    nextCursor: more && last ? encodeCursor(String(last.at_text), String(last.id)) : null,
-  };
+  return { rows: page, nextCursor: events.length > pageSize && last ? encodeCursor(last.id) : null };
 }
