@@ -8,6 +8,7 @@ import { DEFAULT_HOST, DEFAULT_PORT } from '../../server/defaults.js';
 import { closeDefaultStore, getDefaultStore } from '../../store/index.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, describeFailure, exitCodeFor } from '../output.js';
+import { stopOnSignals } from '../service.js';
 import { collect, loadTrustedKeys } from '../trusted-keys.js';
 
 interface EvaluateOptions {
@@ -120,14 +121,7 @@ export function registerEvaluateCommands(program: Command, ctx: CommandContext):
             host: opts.host,
           });
           createOutput(false, ctx.streams).line(`provably eval service listening on ${server.url}`);
-          const stop = () => {
-            Promise.resolve(signer?.close())
-              .then(() => server.close())
-              .then(() => closeDefaultStore())
-              .finally(() => process.exit(0));
-          };
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
+          stopOnSignals(signer, server);
         } catch (err) {
           ctx.streams.stderr(`provably: ${describeFailure(err)}\n`);
           ctx.setExitCode(exitCodeFor(err));

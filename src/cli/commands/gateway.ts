@@ -28,6 +28,7 @@ import { readPolicyMode } from '../../policy/index.js';
 import { closeDefaultStore, getDefaultStore } from '../../store/index.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, describeFailure, exitCodeFor, table } from '../output.js';
+import { stopOnSignals } from '../service.js';
 
 export function registerGatewayCommands(program: Command, ctx: CommandContext): void {
   program
@@ -72,14 +73,7 @@ export function registerGatewayCommands(program: Command, ctx: CommandContext): 
         });
         createOutput(false, ctx.streams).line(`provably gateway listening on ${server.url}`);
         createOutput(false, ctx.streams).line(`reviewer dashboard: ${server.url}/ui`);
-        const stop = () => {
-          Promise.resolve(checkpoints?.close())
-            .then(() => server.close())
-            .then(() => closeDefaultStore())
-            .finally(() => process.exit(0));
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        stopOnSignals(checkpoints, server);
       } catch (err) {
         ctx.streams.stderr(`provably: ${describeFailure(err)}\n`);
         ctx.setExitCode(exitCodeFor(err));
