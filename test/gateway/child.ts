@@ -9,8 +9,8 @@
  * startGateway resolves once the gateway printed its URL (its "listening" line), and rejects
  * with its stderr if it exits first or prints nothing within 60 s.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { CLI, ROOT } from '../helpers/cli.js';
+import type { ChildProcess } from 'node:child_process';
+import { startService } from '../helpers/service-child.js';
 
 /** A JSON answer as tests read it. */
 // biome-ignore lint/suspicious/noExplicitAny: tests read JSON answers by path and assert on them.
@@ -37,36 +37,12 @@ export interface GatewayChild {
 }
 
 export async function startGateway(env: NodeJS.ProcessEnv, args: string[] = []): Promise<GatewayChild> {
-  const proc = spawn(process.execPath, [CLI, 'gateway', '--port', '0', ...args], { env, cwd: ROOT });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      clearInterval(poll);
-      proc.kill('SIGKILL');
-      reject(new Error(`provably gateway printed no URL within 60 s: ${stderr}`));
-    }, 60_000);
-    const poll = setInterval(() => {
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (m || proc.exitCode !== null) {
-        clearTimeout(timer);
-        clearInterval(poll);
-        if (m) resolve(m[1] as string);
-        else reject(new Error(`provably gateway exited (${proc.exitCode}): ${stderr}`));
-      }
-    }, 20);
-  });
+  const service = await startService('gateway', env, args, 60_000);
+  const { url, proc, exited } = service;
   return {
     url,
     proc,
-    stderr: () => stderr,
+    stderr: service.stderr,
     async call(method, path, o = {}) {
       const headers: Record<string, string> = { ...o.headers };
       if (o.key !== undefined) headers['x-provably-api-key'] = o.key;
@@ -85,10 +61,7 @@ export async function startGateway(env: NodeJS.ProcessEnv, args: string[] = []):
       }
       return { status: res.status, body: parsed as never };
     },
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      return exited;
-    },
+    stop: service.stop,
     async kill() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;
