@@ -95,12 +95,6 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   setupScopes(scopeOptions);
   // A worker or child started inside a scope runs inside it from its first line of code.
   const inherited = adoptInheritedScope(env);
-  // The first governed call of an embedded-store process opens PGlite; its artifacts (the wasm
-  // module, the file-system bundle) start loading off the main thread at the first explicit
-  // scope, so they are ready by then. Nothing happens in a process that never enters a scope.
-  onFirstScope(() => {
-    if (!readStoreConfig(env).databaseUrl) prefetchPgliteAssets();
-  });
 
   // The store, recorder and ledger load on the first governed call (the gate is asked first).
   let pipeline: Pipeline | undefined;
@@ -186,6 +180,13 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   });
   installController(c);
   if (!startEnabled) c.enabled = false;
+  // The first governed call of an embedded-store process opens PGlite; its artifacts (the wasm
+  // module, the file-system bundle) start loading off the main thread at the first explicit
+  // scope, so they are ready by then. Nothing happens in a process that never enters a scope
+  // (or has governance switched off then).
+  onFirstScope(() => {
+    if (c.enabled && !readStoreConfig(env).databaseUrl) prefetchPgliteAssets();
+  });
   // GenAI mode: OpenTelemetry must be real before the app's first module takes a tracer.
   wireForSpanMapping();
   installInheritance({

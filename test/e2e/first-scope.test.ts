@@ -4,7 +4,7 @@
  * - a process that never enters a scope loads none of PGlite's artifacts and creates nothing;
  * - the first explicit scope of an embedded-store process starts loading them (compiled wasm
  *   module, the whole file-system bundle) without opening the store;
- * - with PostgreSQL configured, entering a scope loads nothing of PGlite.
+ * - with PostgreSQL configured, or governance switched off, entering a scope loads nothing of PGlite.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -52,6 +52,19 @@ describe('PGlite artifacts before the first governed call', () => {
       prefetched: true,
       wasmModule: true,
       fsBundleBytes: bundleBytes,
+      dataDirExists: false,
+    });
+  });
+
+  it('with governance switched off at start (PROVABLY_ENABLED=0) a scope loads nothing', async () => {
+    const run = await runAgent<Seen>('first-scope.mjs', {
+      env: cleanEnv({ PROVABLY_DATA_DIR: dataDir(), PROVABLY_ENABLED: '0' }),
+      args: ['scope'],
+    });
+    expect(run.result).toEqual({
+      prefetched: false,
+      wasmModule: false,
+      fsBundleBytes: null,
       dataDirExists: false,
     });
   });
