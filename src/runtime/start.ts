@@ -5,7 +5,7 @@
  */
 import { readChildExecutables } from '../config/child-executables.js';
 import { readEgressConfig } from '../config/egress.js';
-import { defaultOrgId, type Env, readFlag, readPositiveInt } from '../config/index.js';
+import { defaultOrgId, type Env, readFlag, readPositiveInt, readStoreConfig } from '../config/index.js';
 import { readDnsServerAllowlist, readUdpAllowlist } from '../config/network.js';
 import { diag } from '../diag/index.js';
 import { ProvablyStoreError } from '../errors/index.js';
@@ -22,6 +22,7 @@ import {
   enterDispatch,
   exitDispatch,
   flushScopesAtExitByCaller,
+  onFirstScope,
   otelWiring,
   readScopeOptions,
   type SpanScopeRule,
@@ -34,6 +35,8 @@ import {
   traceRecordStarted,
   wireForSpanMapping,
 } from '../scope/index.js';
+// Deep import on purpose: the store's face would load pg and PGlite's wrapper at preload.
+import { prefetchPgliteAssets } from '../store/pglite-assets.js';
 import { readCheckpointConfig } from './checkpoint-config.js';
 import { controller, installController, type ProvablyController } from './controller.js';
 import type { Pipeline } from './pipeline.js';
@@ -177,6 +180,13 @@ export function startProvably(options: StartOptions = {}): ProvablyController {
   });
   installController(c);
   if (!startEnabled) c.enabled = false;
+  // The first governed call of an embedded-store process opens PGlite; its artifacts (the wasm
+  // module, the file-system bundle) start loading off the main thread at the first explicit
+  // scope, so they are ready by then. Nothing happens in a process that never enters a scope
+  // (or has governance switched off then).
+  onFirstScope(() => {
+    if (c.enabled && !readStoreConfig(env).databaseUrl) prefetchPgliteAssets();
+  });
   // GenAI mode: OpenTelemetry must be real before the app's first module takes a tracer.
   wireForSpanMapping();
   installInheritance({

@@ -12,6 +12,7 @@ import type { Span, SpanStatusCode } from '@opentelemetry/api';
 import { diag } from '../diag/index.js';
 import { ProvablyConfigError } from '../errors/index.js';
 import { SCOPE_ATTRIBUTES } from './attributes.js';
+import { noteScopeEntered } from './first-scope.js';
 import { EGRESS_FRAME, FRAME_KEY, registeredContextManager, type ScopeFrame, SPAN_KEY } from './globals.js';
 import type { InterceptContextOptions } from './types.js';
 import { ensureOtel, scopeTracer } from './wiring.js';
@@ -28,6 +29,7 @@ export function interceptContext<T>(options: InterceptContextOptions, fn: () => 
   const { agentId, actionName, interceptIndex } = validateOptions(options);
   if (typeof fn !== 'function')
     throw new ProvablyConfigError('interceptContext', 'expected a function to run');
+  noteScopeEntered();
   ensureOtel();
   const cm = registeredContextManager();
   if (cm === undefined) return fn(); // reported once by ensureOtel: nothing could carry the scope.
@@ -88,6 +90,7 @@ export function agentRun<T>(name: string, fn: () => T): T {
     throw new ProvablyConfigError('agentRun', `expected a non-empty run name, got ${describe(name)}`);
   }
   if (typeof fn !== 'function') throw new ProvablyConfigError('agentRun', 'expected a function to run');
+  noteScopeEntered();
   ensureOtel();
   const cm = registeredContextManager();
   if (cm === undefined) return fn();

@@ -33,6 +33,7 @@
  */
 export { GEN_AI_ATTRIBUTES, SCOPE_ATTRIBUTES } from './attributes.js';
 export { agentRun, interceptContext, selfEgress } from './context.js';
+export { onFirstScope } from './first-scope.js';
 export { provablySpanProcessor } from './processor.js';
 export { activeScope } from './resolve.js';
 export { processScope, setProcessScope } from './root.js';

@@ -2,7 +2,9 @@
  * The embedded store: PGlite (PostgreSQL compiled to WebAssembly) in `<dataDir>/pglite`, or in
  * memory for `dataDir: 'memory://'`.
  *
- * - Opened on first use, never at import: PGlite itself is imported then too. A new database
+ * - Opened on first use, never at import: PGlite itself is imported then too, while its wasm
+ *   module compiles and its file-system bundle is read off the main thread (pglite-assets.ts;
+ *   an agent starts those at its first scope already). A new database
  *   is unpacked from the packaged initialized image (pglite-image.ts, ~0.7 s; initdb would
  *   take ~4 s); reopening one costs ~0.35 s. PGlite keeps compiled WebAssembly modules per
  *   process, so later instances in one process skip compilation.
@@ -21,6 +23,7 @@ import { ProvablyStoreError } from '../errors/index.js';
 import { classifyStoreError, parseInt8 } from './classify.js';
 import { acquireDataDirLock, type DataDirLock } from './datadir-lock.js';
 import { type Exec, type ExecResult, runTransaction, type Session, type SessionStore } from './migrate.js';
+import { pgliteAssets } from './pglite-assets.js';
 import { pgliteImagePath, readPgliteImage } from './pglite-image.js';
 import type { Queryable, QueryResult } from './types.js';
 import { withLazyWasmTierUp } from './wasm-tiering.js';
@@ -157,6 +160,9 @@ export class PgliteStore implements SessionStore {
   }
 
   async #doOpen(): Promise<PGlite> {
+    // The artifacts load off the main thread while PGlite's JavaScript is imported and the lock
+    // is taken (pglite-assets.ts); they are awaited only when PGlite needs them.
+    const assets = pgliteAssets();
     const { PGlite } = await import('@electric-sql/pglite');
     const parsers = { [INT8]: parseInt8 };
     const startParams = [
@@ -172,8 +178,17 @@ export class PgliteStore implements SessionStore {
       '-c',
       'shared_buffers=32MB',
     ];
-    const create = (dataDir: string, loadDataDir: Blob | undefined) =>
-      PGlite.create({ dataDir, parsers, startParams, loadDataDir });
+    const create = async (dataDir: string, loadDataDir: Blob | undefined) => {
+      const { wasmModule, fsBundle } = await assets;
+      return PGlite.create({
+        dataDir,
+        parsers,
+        startParams,
+        loadDataDir,
+        pgliteWasmModule: wasmModule,
+        fsBundle,
+      });
+    };
     if (this.isMemory) {
       try {
         return unrefPostgresTimers(await this.#createFresh(MEMORY_DATA_DIR, create));
