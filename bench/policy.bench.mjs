@@ -166,6 +166,8 @@ try {
   // with its own leaf; the baseline INSERTs left rows under their own org and no leaf.
   const sanity = [];
   for (const b of backends) {
+    // Outcome events are written in the background: wait for the last ones.
+    await b.gateway.flush();
     const count = async (sql, params) => Number((await b.store.query(sql, params)).rows[0].n);
     const events = await count('SELECT count(*) AS n FROM provably_decisions WHERE org_id = $1', [TENANT]);
     const leaves = await count(
