@@ -7,9 +7,12 @@
 // data dir on disk) — one `new ProvablyGateway({ agentId, policy, store, tenant })` with a
 // blanket permit policy. Every round runs, in rotated order:
 //   guard    `gateway.guard('noop', async () => 1)()`: Cedar decision + the decision row and its
-//            Merkle leaf (one statement, migration 8), the no-op body inside a provably scope,
-//            then the outcome row and its leaf (a second statement); both committed before the
-//            call returns
+//            Merkle leaf committed (one statement, migration 8), the no-op body inside a provably
+//            scope; the call returns there. The outcome row and its leaf are appended in the
+//            background (deferred one event-loop turn: in this sequential loop they ride in the
+//            next call's decision statement, group commit) — what a caller waits for
+//   guard+flush  the same, then `await gateway.flush()`: the caller also waits for its outcome
+//            event to be committed (two statements in sequence: the fully durable guarded call)
 //   execute  `gateway.execute('noop')`: the decision alone (Cedar + one statement: row + leaf)
 //   insert   one INSERT of a copy of a decision row into provably_decisions, autocommit, no
 //            leaf: the baseline round trip
@@ -19,8 +22,7 @@
 // Values are medians over rounds; ratios are medians of per-round ratios.
 //
 // Target: P8 p50(guarded no-op) ≤ 1.5 × p50(INSERT) on each store. The remote gateway's P8
-// (execute over HTTP vs a bare round trip plus one INSERT) is not measured: there is no remote
-// gateway yet.
+// (execute over HTTP vs a bare round trip plus one INSERT) is bench/gateway.bench.mjs.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,6 +88,10 @@ function makeOps(store, gateway) {
     guard: async () => {
       if ((await noop()) !== 1) throw new Error('the guarded no-op did not return 1');
     },
+    guardFlush: async () => {
+      if ((await noop()) !== 1) throw new Error('the guarded no-op did not return 1');
+      await gateway.flush();
+    },
     execute: async () => {
       const r = await gateway.execute('noop');
       if (r.decision !== 'ALLOW') throw new Error(`execute: ${r.decision}`);
@@ -114,7 +120,7 @@ try {
       watch: false,
     });
     b.ops = makeOps(b.store, b.gateway);
-    b.calls = { guard: 0, execute: 0, insert: 0 };
+    b.calls = { guard: 0, guardFlush: 0, execute: 0, insert: 0 };
     // Warm-up: JIT, pool connections, the Cedar engine, the store's caches.
     await latencies(b.ops.guard, 100);
     await latencies(b.ops.execute, 100);
@@ -125,7 +131,7 @@ try {
     b.calls.insert += 100;
   }
 
-  const LAT_KINDS = ['guard', 'execute', 'insert', 'cedar'];
+  const LAT_KINDS = ['guard', 'guardFlush', 'execute', 'insert', 'cedar'];
   const TPUT_KINDS = ['guard', 'execute', 'insert'];
   const rounds = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -145,6 +151,7 @@ try {
         b.calls[kind] += TPUT_N;
       }
       m.p8 = m.guardP50 / m.insertP50;
+      m.flushRatio = m.guardFlushP50 / m.insertP50;
       m.execute = m.executeP50 / m.insertP50;
       m.cedar = m.cedarUs / 1000 / m.insertP50;
       m.tput = m.guardRps / m.insertRps;
@@ -156,7 +163,7 @@ try {
       `policy: round ${r + 1}/${ROUNDS} ${backends
         .map((b) => {
           const m = round[b.key];
-          return `${b.key} guard ${fmt(m.guardP50, 3)} exec ${fmt(m.executeP50, 3)} ins ${fmt(m.insertP50, 3)} ms cedar ${fmt(m.cedarUs, 1)} µs, ${fmt(m.guardRps, 0)} decisions/s`;
+          return `${b.key} guard ${fmt(m.guardP50, 3)} guard+flush ${fmt(m.guardFlushP50, 3)} exec ${fmt(m.executeP50, 3)} ins ${fmt(m.insertP50, 3)} ms cedar ${fmt(m.cedarUs, 1)} µs, ${fmt(m.guardRps, 0)} decisions/s`;
         })
         .join('; ')}\n`,
     );
@@ -166,6 +173,8 @@ try {
   // with its own leaf; the baseline INSERTs left rows under their own org and no leaf.
   const sanity = [];
   for (const b of backends) {
+    // Outcome events are written in the background: wait for the last ones.
+    await b.gateway.flush();
     const count = async (sql, params) => Number((await b.store.query(sql, params)).rows[0].n);
     const events = await count('SELECT count(*) AS n FROM provably_decisions WHERE org_id = $1', [TENANT]);
     const leaves = await count(
@@ -175,7 +184,7 @@ try {
     const inserts = await count('SELECT count(*) AS n FROM provably_decisions WHERE org_id = $1', [
       `${TENANT}-insert`,
     ]);
-    const expected = 2 * b.calls.guard + b.calls.execute;
+    const expected = 2 * (b.calls.guard + b.calls.guardFlush) + b.calls.execute;
     b.rows = events;
     if (events !== expected || leaves !== expected || inserts !== b.calls.insert) {
       sanity.push(
@@ -192,16 +201,13 @@ try {
   const ms = (k, f) => fmt(med(k, f), 3);
   const rows = backends.map((b) => {
     const k = b.key;
-    return `| ${b.name} | ${ms(k, 'insertP50')} | ${ms(k, 'guardP50')} | **${fmt(med(k, 'p8'))}×** | ${ms(k, 'executeP50')} | ${fmt(med(k, 'execute'))}× | ${fmt(med(k, 'cedarUs'), 1)} | ${fmt(med(k, 'cedar'), 3)}× | ${fmt(med(k, 'insertRps'), 0)} | **${fmt(med(k, 'guardRps'), 0)}** | ${fmt(med(k, 'tput'))}× | ${fmt(med(k, 'executeRps'), 0)} | ${fmt(med(k, 'execTput'))}× |`;
+    return `| ${b.name} | ${ms(k, 'insertP50')} | ${ms(k, 'guardP50')} | **${fmt(med(k, 'p8'))}×** | ${ms(k, 'guardFlushP50')} | ${fmt(med(k, 'flushRatio'))}× | ${ms(k, 'executeP50')} | ${fmt(med(k, 'execute'))}× | ${fmt(med(k, 'cedarUs'), 1)} | ${fmt(med(k, 'cedar'), 3)}× | ${fmt(med(k, 'insertRps'), 0)} | **${fmt(med(k, 'guardRps'), 0)}** | ${fmt(med(k, 'tput'))}× | ${fmt(med(k, 'executeRps'), 0)} | ${fmt(med(k, 'execTput'))}× |`;
   });
   const checks = backends.map((b) => {
     const p8 = med(b.key, 'p8');
     return `- P8 local, ${b.name}: p50 guarded no-op / p50 INSERT ≤ ${P8_TARGET}× → ${fmt(p8)}× (${range(b.key, 'p8')}) **${verdict(p8 <= P8_TARGET)}**`;
   });
   if (!pgServer) checks.unshift('- PostgreSQL: no server available, P8 on PostgreSQL NOT MEASURED **MISS**');
-  checks.push(
-    '- P8 remote (`execute` over HTTP vs a bare HTTP round trip plus one INSERT ≤ 1.5×): NOT MEASURED, the remote gateway does not exist yet',
-  );
   if (sanity.length > 0) {
     console.error(`policy bench: invalid run: ${sanity.join('; ')}`);
     process.exitCode = 1;
@@ -210,13 +216,13 @@ try {
 
   console.log(`## P8 policy decisions, local mode
 
-${ROUNDS} interleaved rounds (backends and measurements in rotated order), in one process on the built dist with a blanket \`permit\` policy. Per round and backend: p50 of ${LAT_N} sequential calls of a guarded no-op (\`gateway.guard('noop', async () => 1)\`: Cedar decision, the decision row and its Merkle leaf in one statement, the body inside a provably scope, then the outcome row and its leaf in a second statement, both committed before the call returns), ${LAT_N} \`gateway.execute('noop')\` (the decision alone: Cedar, one statement for row and leaf), ${LAT_N} INSERTs of a copy of a decision row through the same store (autocommit, no leaf: the baseline round trip), the Cedar evaluation alone (\`gateway.engine.evaluate\`, no store, mean of ${CEDAR_N}); then ${TPUT_N} guarded calls, ${TPUT_N} executes and ${TPUT_N} INSERTs at concurrency ${CONCURRENCY} (concurrent decisions share statements: group commit). Medians over rounds; ratios are medians of per-round ratios. Node ${process.version}.
+${ROUNDS} interleaved rounds (backends and measurements in rotated order), in one process on the built dist with a blanket \`permit\` policy. Per round and backend: p50 of ${LAT_N} sequential calls of a guarded no-op (\`gateway.guard('noop', async () => 1)\`: Cedar decision, the decision row and its Merkle leaf committed in one statement, the body inside a provably scope; the call returns there, its outcome row and leaf are appended in the background and ride in the next call's statement), ${LAT_N} of the same followed by \`await gateway.flush()\` (guard+flush: the caller also waits for its outcome to commit), ${LAT_N} \`gateway.execute('noop')\` (the decision alone: Cedar, one statement for row and leaf), ${LAT_N} INSERTs of a copy of a decision row through the same store (autocommit, no leaf: the baseline round trip), the Cedar evaluation alone (\`gateway.engine.evaluate\`, no store, mean of ${CEDAR_N}); then ${TPUT_N} guarded calls, ${TPUT_N} executes and ${TPUT_N} INSERTs at concurrency ${CONCURRENCY} (concurrent decisions share statements: group commit). Medians over rounds; ratios are medians of per-round ratios. Node ${process.version}.
 
-| store | INSERT p50 ms | guarded no-op p50 ms | guarded / INSERT | execute p50 ms | execute / INSERT | Cedar alone µs/call | Cedar / INSERT | INSERTs/s (c=${CONCURRENCY}) | guarded calls/s (c=${CONCURRENCY}) | guarded / INSERTs | executes/s (c=${CONCURRENCY}) | executes / INSERTs |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| store | INSERT p50 ms | guarded no-op p50 ms | guarded / INSERT | guard+flush p50 ms | guard+flush / INSERT | execute p50 ms | execute / INSERT | Cedar alone µs/call | Cedar / INSERT | INSERTs/s (c=${CONCURRENCY}) | guarded calls/s (c=${CONCURRENCY}) | guarded / INSERTs | executes/s (c=${CONCURRENCY}) | executes / INSERTs |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-A guarded call writes two audit events (decision and outcome), each an append-only row plus a leaf whose index is claimed on the org's head row and whose hash the database computes after checking the stored row against the leaf JSON (\`provably_decisions_append\`, migration 8): two autocommitted statements in sequence (the decision must be committed before the body runs, the outcome exists only after it) against the baseline's single INSERT; \`execute\` is the decision alone. Rows verified after the run (every guarded call left 2 events, every execute 1, each with its own leaf of kind \`decision\`): ${verified}.
+A guarded call writes two audit events (decision and outcome), each an append-only row plus a leaf whose index is claimed on the org's head row and whose hash the database computes after checking the stored row against the leaf JSON (\`provably_decisions_append\`, migration 8). The caller waits for the decision's statement only (it must be committed before the body runs); the outcome is written after the call returned (\`flush()\`/\`close()\`/signals wait for it; \`process.exit()\` right after can lose it: README, "Guarded calls and process exit"). \`execute\` is the decision alone. Rows verified after the run (every guarded call left 2 events, every execute 1, each with its own leaf of kind \`decision\`): ${verified}.
 
 ${checks.join('\n')}
 `);

@@ -9,7 +9,7 @@
  * a string a quote is always escaped, so the first `"leaf_index":0,` is the top-level key.
  */
 import type { Queryable } from '../store/types.js';
-import { type DecisionLeafRow, decisionLeafBytes } from './decision-leaf.js';
+import { type DecisionLeafRow, decisionLeafJson } from './decision-leaf.js';
 import { ProvablyLeafContentError } from './errors.js';
 
 /** The statement: $1 claims, $2 leaves (both JSON text); returns `leaves` = { id: leaf_index }. */
@@ -27,7 +27,8 @@ export function decisionAppendParams(rows: readonly DecisionLeafRow[]): [claims:
   const orgs = [...new Set(rows.map((r) => String(r.org_id)))].sort();
   const counts = new Map<string, number>(orgs.map((o) => [o, 0]));
   const leaves = rows.map((row) => {
-    const json = new TextDecoder().decode(decisionLeafBytes(row, 0));
+    // The text itself: encoding it to UTF-8 bytes only to decode them again was waste.
+    const json = decisionLeafJson(row, 0);
     const at = json.indexOf(INDEX_KEY);
     if (at < 0) throw new ProvablyLeafContentError('leaf_index', 'the canonical leaf has no leaf_index');
     const org = String(row.org_id);

@@ -67,8 +67,15 @@ export const DECISION_LEAF_KIND = 'decision';
 /** A provably_decisions row as the store returns it (jsonb parsed, timestamptz a Date). */
 export type DecisionLeafRow = Record<(typeof DECISION_LEAF_COLUMNS)[number], unknown>;
 
+const utf8 = new TextEncoder();
+
 /** UTF-8 canonical JSON of the decision row's leaf at `leafIndex`. Throws ProvablyLeafContentError. */
 export function decisionLeafBytes(row: DecisionLeafRow, leafIndex: number): Uint8Array {
+  return utf8.encode(decisionLeafJson(row, leafIndex));
+}
+
+/** The canonical JSON text of the leaf (decisionLeafBytes before UTF-8). Throws ProvablyLeafContentError. */
+export function decisionLeafJson(row: DecisionLeafRow, leafIndex: number): string {
   if (!Number.isSafeInteger(leafIndex) || leafIndex < 0) {
     throw new ProvablyLeafContentError('leaf_index', `expected a safe integer ≥ 0, got ${String(leafIndex)}`);
   }
@@ -95,7 +102,7 @@ export function decisionLeafBytes(row: DecisionLeafRow, leafIndex: number): Uint
     throw new ProvablyLeafContentError('decision', (err as Error).message, { cause: err });
   }
   if (json === undefined) throw new ProvablyLeafContentError('decision', 'has no JSON form');
-  return new TextEncoder().encode(json);
+  return json;
 }
 
 /** RFC 6962 leaf hash of a decision row at `leafIndex`. */

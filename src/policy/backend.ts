@@ -71,7 +71,11 @@ export interface DecisionBackend {
   waitEscalation(id: string): Promise<EscalationState>;
   /** The escalation as it is now; EscalationError `not-found` for an unknown id. */
   readEscalation(id: string): Promise<EscalationState>;
-  /** Records a guarded body's outcome; never throws (the body already ran). */
+  /**
+   * Records a guarded body's outcome; never throws (the body already ran). Whatever it must
+   * capture of the result (its digest) is taken before it returns its promise: the gateway
+   * does not wait for that promise on the caller's path (flush and close do).
+   */
   recordOutcome(call: OutcomeCall): Promise<void>;
   close(): Promise<void>;
 }

@@ -11,6 +11,10 @@
  * there the writer yields one turn of the event loop (setImmediate) first, letting the appends
  * of the same I/O phase share it (the intercept recorder does the same, src/record/recorder.ts).
  *
+ * An append marked `deferred` (an outcome event: nobody waits for it before going on) is not
+ * sent at once: it waits one turn of the event loop, so a decision that follows it at once
+ * (the next tool call) carries it in the same statement instead of queueing behind it.
+ *
  * A batch the database refuses for a row-level reason (one row that cannot be stored, or a
  * leaf check that fails, PVL01) is retried row by row, so one bad row never fails its
  * neighbours; connection-level failures fail the batch (each caller fails closed).
@@ -72,13 +76,17 @@ export class DecisionWriter {
   /**
    * Appends one decision row (and, given one, its pending escalation) and settles once both
    * are committed. Rejects with the store's error (nothing of this row is written then), or
-   * with ProvablyLeafContentError for a row that has no leaf form.
+   * with ProvablyLeafContentError for a row that has no leaf form. `deferred`: see above.
    */
-  append(row: DecisionLeafRow, escalation?: NewEscalation): Promise<AppendedDecision> {
+  append(
+    row: DecisionLeafRow,
+    escalation?: NewEscalation,
+    options: { deferred?: boolean } = {},
+  ): Promise<AppendedDecision> {
     return new Promise<AppendedDecision>((resolve, reject) => {
       const esc = escalation === undefined ? undefined : { ...escalation, id: escalation.id ?? randomUUID() };
       this.#queue.push({ row, escalation: esc, resolve, reject });
-      if (this.#store.backend === 'pglite') this.#schedule();
+      if (this.#store.backend === 'pglite' || options.deferred === true) this.#schedule();
       else this.#pump();
     });
   }

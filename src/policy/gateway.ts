@@ -10,14 +10,23 @@
  *   const r = await gateway.execute('payments.initiate', { amount: 50 });   // throws on BLOCK
  *   const pay = gateway.guard('payments.initiate', async (amount, currency) => …);
  *   await gateway.session('sess_1', async (s) => { await s.execute(…); s.blockedCount; });
- *   await gateway.close();
+ *   await gateway.flush();   // outcome events of guarded calls are written in the background
+ *   await gateway.close();   // flushes too
  *
  * Fail closed: a decision that cannot be recorded is a GatewayError and nothing runs; a
  * guarded body runs only after ALLOW (directly, after approval, or in log-only mode) and
  * inside a provably scope, so its HTTP calls are trust-checked and recorded like any other.
+ *
+ * A guarded call returns as soon as its body has: the DECISION is committed before the body
+ * runs, the OUTCOME event (duration, result digest or error) is appended in the background
+ * (group-committed with the next decisions). flush() and close() wait for it; so do SIGINT,
+ * SIGTERM and beforeExit (bounded by PROVABLY_SHUTDOWN_TIMEOUT_MS, src/exit). A process.exit()
+ * or a crash right after a guarded call can lose its outcome event, never its decision.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
+import { readPositiveInt } from '../config/index.js';
+import { diag } from '../diag/index.js';
 import {
   EscalationError,
   EscalationTimeoutError,
@@ -25,8 +34,9 @@ import {
   PolicyBlockedError,
   ProvablyConfigError,
 } from '../errors/index.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, flushAtExit } from '../exit/index.js';
 import { activeScope, activeSpanIds, interceptContext } from '../scope/index.js';
-import type { DecisionBackend, EscalationState, TraceIds } from './backend.js';
+import type { DecisionBackend, EscalationState, OutcomeCall, TraceIds } from './backend.js';
 import type { Decision, PolicyEngine, SessionCounts } from './engine.js';
 import type { ExecuteOptions, ProvablyGatewayOptions } from './gateway-options.js';
 import { openBackend } from './open-backend.js';
@@ -54,9 +64,19 @@ export class ProvablyGateway {
   readonly #defaultSession: string | undefined;
   readonly #sessions = new Map<string, SessionCounts>();
   readonly #current = new AsyncLocalStorage<PolicySession>();
+  /** Outcome events still being written (guard does not wait for them). */
+  readonly #outcomes = new Set<Promise<void>>();
+  readonly #exitTimeoutMs: number;
+  #exitFlush: (() => void) | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: ProvablyGatewayOptions = {}) {
+    this.#exitTimeoutMs = readPositiveInt(
+      process.env,
+      'PROVABLY_SHUTDOWN_TIMEOUT_MS',
+      DEFAULT_SHUTDOWN_TIMEOUT_MS,
+    );
     const opened = openBackend(options, process.env);
     this.agentId = opened.agentId;
     this.tenant = opened.tenant;
@@ -84,7 +104,8 @@ export class ProvablyGateway {
    * Wraps `fn`: each call is decided first (params named from fn's parameters, else
    * positional) and the body runs only on ALLOW, inside a provably scope (agentId, actionName =
    * action, the caller's trace); then an outcome event records duration and a digest of the
-   * result, or the error. Returns fn's value (always as a promise); a BLOCK throws.
+   * result, or the error. Returns fn's value (always as a promise) as soon as fn settles: the
+   * outcome event is written in the background (see flush); a BLOCK throws.
    */
   guard<A extends unknown[], R>(action: string, fn: (...args: A) => R): (...args: A) => Promise<Awaited<R>> {
     if (typeof fn !== 'function') throw new ProvablyConfigError('guard', 'expected a function to guard');
@@ -114,7 +135,7 @@ export class ProvablyGateway {
           const trace = { traceId: scope.traceId, spanId: scope.spanId };
           const decided = await this.#decide(action, params, { session, trace });
           const outcome = (durationMs: number, result: { value?: unknown; error?: unknown }) =>
-            this.#backend.recordOutcome({
+            this.#recordOutcome({
               agentId: this.agentId,
               decided,
               params,
@@ -127,10 +148,10 @@ export class ProvablyGateway {
           try {
             value = await fn(...args);
           } catch (err) {
-            await outcome(performance.now() - started, { error: err });
+            outcome(performance.now() - started, { error: err });
             throw err;
           }
-          await outcome(performance.now() - started, { value });
+          outcome(performance.now() - started, { value });
           session?.replaceLast(decided, decided.withToolResult(value));
           return value;
         },
@@ -173,13 +194,29 @@ export class ProvablyGateway {
   }
 
   /**
-   * Local: stops watching the policy file and the escalation listener (the store is the
-   * caller's). Remote: pushes what is queued (bounded) and closes its connections.
+   * Resolves once every outcome event of guarded calls that returned before now (and of those
+   * that return while it waits) is written — or its loss logged: it never rejects. Local: the
+   * row and its leaf are committed. Remote: the gateway took it, or it is queued for the gateway
+   * (see close).
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  async flush(): Promise<void> {
+    while (this.#outcomes.size > 0) await Promise.allSettled([...this.#outcomes]);
+  }
+
+  /**
+   * Waits for pending outcome events (flush), then — local: stops watching the policy file and
+   * the escalation listener (the store is the caller's); remote: pushes what is queued
+   * (bounded) and closes its connections.
+   */
+  close(): Promise<void> {
     this.#closed = true;
-    await this.#backend.close();
+    this.#closing ??= (async () => {
+      await this.flush();
+      this.#exitFlush?.();
+      this.#exitFlush = undefined;
+      await this.#backend.close();
+    })();
+    return this.#closing;
   }
 
   /** @internal used by PolicySession. */
@@ -287,6 +324,33 @@ export class ProvablyGateway {
     else counts.escalated++;
     session?.record(r);
     return r;
+  }
+
+  /** Starts writing an outcome event; the caller does not wait (flush and close do). */
+  #recordOutcome(call: OutcomeCall): void {
+    let written: Promise<void>;
+    try {
+      written = this.#backend.recordOutcome(call);
+    } catch (err) {
+      // Backends never throw here; should one, the body's result must still reach its caller.
+      diag.warn(`could not record the outcome of ${call.decided.action}`, err);
+      return;
+    }
+    const settled = written.then(
+      () => {},
+      (err: unknown) => diag.warn(`could not record the outcome of ${call.decided.action}`, err),
+    );
+    this.#outcomes.add(settled);
+    void settled.then(() => this.#outcomes.delete(settled));
+    // On the first outcome: SIGINT / SIGTERM / beforeExit wait for the pending ones (bounded).
+    this.#exitFlush ??= this.#closing
+      ? undefined
+      : flushAtExit({
+          what: "guarded calls' outcome events",
+          flush: () => this.flush(),
+          timeoutMs: this.#exitTimeoutMs,
+          beforeExit: true,
+        });
   }
 
   #checkOpen(): void {

@@ -2,7 +2,8 @@
  * The outcome event a guarded body leaves after it ran: duration, and the SHA-256 of the
  * result's canonical JSON (null when it has none) or the error message. Recording it never
  * throws: the body already ran, and losing its outcome must not turn its result into an error
- * (the loss is logged).
+ * (the loss is logged). Everything taken from the result (its digest) is computed before the
+ * first await: the guard returns the result without waiting, and its caller may change it.
  */
 import { randomUUID } from 'node:crypto';
 import { diag } from '../diag/index.js';
@@ -60,6 +61,9 @@ export async function recordOutcome(store: Store, o: OutcomeInput): Promise<void
         decidedAt: new Date(),
         durationMs: Math.round(o.durationMs * 1000) / 1000,
       }),
+      undefined,
+      // Nobody waits for it: it may ride along with the next decision's statement.
+      { deferred: true },
     );
   } catch (err) {
     diag.warn(`could not record the outcome of ${o.decided.action} (event ${o.decided.eventId})`, err);

@@ -3,7 +3,7 @@
  * what is stored), their RFC 8785 canonical SHA-256 (what an approval is bound to), and the
  * stored copy with PROVABLY_REDACT_PARAMS key names replaced by "[REDACTED]".
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalizeImport from 'canonicalize';
 import { splitList } from '../config/list.js';
 import { PolicyInputError } from '../errors/index.js';
@@ -71,9 +71,8 @@ function checkDepth(v: unknown, path: string, depth: number): void {
 
 /** Lower-case hex SHA-256 of the RFC 8785 canonical JSON of the params (before redaction). */
 export function paramsSha256(params: Params): string {
-  return createHash('sha256')
-    .update(canonicalize(params) ?? '{}', 'utf8')
-    .digest('hex');
+  // One-shot crypto.hash: the same digest as createHash without a Hash object per decision.
+  return hash('sha256', canonicalize(params) ?? '{}', 'hex');
 }
 
 /** Key names to redact: PROVABLY_REDACT_PARAMS (comma-separated, case-insensitive). */
@@ -101,7 +100,7 @@ export function redactParams(params: Params, keys: readonly string[]): Params {
 export function digestOf(value: unknown): string | undefined {
   try {
     const json = canonicalize(value === undefined ? null : value);
-    return json === undefined ? undefined : createHash('sha256').update(json, 'utf8').digest('hex');
+    return json === undefined ? undefined : hash('sha256', json, 'hex');
   } catch {
     return undefined;
   }

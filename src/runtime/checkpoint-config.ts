@@ -4,10 +4,11 @@
  * must load only with the first governed call.
  */
 import { type Env, readPositiveInt } from '../config/index.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../exit/index.js';
 
 export const DEFAULT_CHECKPOINT_EVERY = 1000;
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
+export { DEFAULT_SHUTDOWN_TIMEOUT_MS };
 
 export interface CheckpointConfig {
   /** PROVABLY_CHECKPOINT_EVERY: new leaves per checkpoint. */

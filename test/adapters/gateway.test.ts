@@ -31,12 +31,12 @@ describeEachBackend('adapters behind a policy gateway', (backend) => {
   });
   afterAll(() => gateway?.close());
 
-  const decisions = async (action: string) =>
-    (await decisionRows(store(), 'd.org_id = $1 AND d.action_name = $2', [org, action])).map((r) => ({
-      type: r.event_type,
-      decision: r.decision,
-      params: r.params,
-    }));
+  // Outcome events are written in the background: flush() waits for those already recorded.
+  const decisions = async (action: string) => {
+    await gateway.flush();
+    const rows = await decisionRows(store(), 'd.org_id = $1 AND d.action_name = $2', [org, action]);
+    return rows.map((r) => ({ type: r.event_type, decision: r.decision, params: r.params }));
+  };
 
   it('the policy reads the tool arguments as input; a refusal is the BLOCKED-by-policy text; the body never runs', async () => {
     let ran = 0;
@@ -82,7 +82,8 @@ describeEachBackend('adapters behind a policy gateway', (backend) => {
       { gateway },
     );
     const iterable = (await stream({ amount: 5 })) as AsyncIterable<string>;
-    // Handed back, not yet drained: decided and its outcome already recorded.
+    // Handed back, not yet drained: decided and its outcome already recorded (flush() waits only
+    // for outcomes already taken, so one taken at drain time would be missing here).
     expect((await decisions('search')).map((d) => d.type)).toEqual(['decision', 'outcome']);
     const out: string[] = [];
     for await (const v of iterable) out.push(v);

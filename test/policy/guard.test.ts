@@ -1,5 +1,6 @@
 // guard() and session() in process, on both stores: the body runs only after ALLOW, inside a
 // provably scope, and its outcome is an audit event; blocked bodies never run.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyBlockedError, PolicyInputError } from '../../src/errors/index.js';
 import { ProvablyGateway } from '../../src/policy/index.js';
@@ -52,6 +53,7 @@ describeEachBackend('guard and session', (backend) => {
     });
     await expect(add(2, 3)).resolves.toEqual({ sum: 5 });
     expect(seen).toMatchObject({ agentId: 'billing-agent', actionName: 'tool.sync' });
+    await gateway.flush();
     const rows = await decisionRows(store(), "d.org_id = $1 AND d.action_name = 'tool.sync'", [org]);
     expect(rows.map((r) => r.event_type)).toEqual(['decision', 'outcome']);
     const [decision, outcome] = rows;
@@ -79,6 +81,7 @@ describeEachBackend('guard and session', (backend) => {
       throw boom;
     });
     await expect(fails()).rejects.toBe(boom);
+    await gateway.flush();
     const rows = await decisionRows(store(), "d.org_id = $1 AND d.action_name = 'tool.throws'", [org]);
     expect(rows.at(-1)).toMatchObject({ event_type: 'outcome', reason: 'failed: payment provider down' });
     expect(rows.at(-1)?.outcome).toEqual({ status: 'error', error: 'payment provider down' });
@@ -93,12 +96,70 @@ describeEachBackend('guard and session', (backend) => {
     await expect(pay(5, 'BTC')).rejects.toBeInstanceOf(PolicyBlockedError);
     await expect(pay(5, 'GBP')).resolves.toBe('5 GBP');
     expect(ran).toBe(1);
+    await gateway.flush();
     const rows = await decisionRows(store(), "d.org_id = $1 AND d.action_name = 'payments.initiate'", [org]);
     expect(rows.map((r) => `${r.event_type}:${r.decision}`)).toEqual([
       'decision:BLOCK',
       'decision:ALLOW',
       'outcome:null',
     ]);
+  });
+
+  // PostgreSQL only: it needs a second connection to hold the head row.
+  it.skipIf(backend.name !== 'postgres')(
+    'the outcome is not awaited: guard returns while it cannot be written; flush() waits for it',
+    async () => {
+      const holder = new pg.Client({ connectionString: store().raw.url });
+      await holder.connect();
+      try {
+        const tool = gateway.guard('tool.sync', async (marker: string) => {
+          // The decision is committed (the body runs): now hold the org's head row, so no leaf
+          // (the outcome's) can be appended until it is released.
+          await holder.query('BEGIN');
+          await holder.query('SELECT 1 FROM provably_ledger_heads WHERE org_id = $1 FOR UPDATE', [org]);
+          return marker;
+        });
+        await expect(tool('held')).resolves.toBe('held');
+        let flushed = false;
+        const flushing = gateway.flush().then(() => {
+          flushed = true;
+        });
+        // Wait (bounded) until the outcome's statement is blocked on that lock.
+        let waiting = 0;
+        for (let i = 0; i < 200 && waiting === 0; i++) {
+          const r = await holder.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND query LIKE '%provably_decisions_append%'`,
+          );
+          waiting = Number(r.rows[0]?.n);
+          if (waiting === 0) await new Promise((r) => setTimeout(r, 25));
+        }
+        expect(waiting).toBe(1);
+        expect(flushed).toBe(false);
+        const before = await decisionRows(store(), "d.org_id = $1 AND d.params->>'marker' = 'held'", [org]);
+        expect(before.map((r) => r.event_type)).toEqual(['decision']);
+        await holder.query('COMMIT');
+        await flushing;
+        const after = await decisionRows(store(), "d.org_id = $1 AND d.params->>'marker' = 'held'", [org]);
+        expect(after.map((r) => r.event_type)).toEqual(['decision', 'outcome']);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => {});
+        await holder.end();
+      }
+    },
+  );
+
+  it('a result changed by its caller after guard returned: the outcome digests the value as returned', async () => {
+    const value = { n: 1 };
+    const tool = gateway.guard('tool.sync', (marker: string) => ({ ...value, marker }));
+    const got = await tool('mutated');
+    got.n = 2; // before the background outcome write could run
+    await gateway.flush();
+    const rows = await decisionRows(store(), "d.org_id = $1 AND d.params->>'marker' = 'mutated'", [org]);
+    expect(rows.at(-1)?.outcome).toEqual({
+      status: 'ok',
+      result_sha256: digestOf({ n: 1, marker: 'mutated' }),
+    });
   });
 
   it('arguments that are not JSON are refused before anything is decided or run', async () => {

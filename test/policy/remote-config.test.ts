@@ -120,6 +120,7 @@ describeEachBackend('remote mode, nothing listening', (backend) => {
     });
     const pay = gateway.guard('payments.initiate', async (amount: number) => amount * 2);
     expect(await pay(21)).toBe(42);
+    await gateway.flush();
     const rows = await decisionRows(store(), 'd.org_id = $1', ['fail-open-org']);
     const decisions = rows.filter((x) => x.event_type === 'decision');
     expect(decisions).toHaveLength(2);

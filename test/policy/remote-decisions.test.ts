@@ -154,6 +154,7 @@ for (const backend of e2eBackends()) {
       await expect(throws()).rejects.toThrow('tool broke');
       await expect(blocked(5, 'BTC')).rejects.toBeInstanceOf(PolicyBlockedError);
       expect(calls).toEqual(['sync', 'async', 'throws']);
+      await gateway.flush();
 
       const r = await gw().call<{ events: Record<string, unknown>[] }>('GET', '/v1/audit?limit=100', {
         key: gw().keys.reviewer,

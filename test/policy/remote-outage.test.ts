@@ -78,6 +78,7 @@ for (const backend of testBackends()) {
       });
       expect(await pay(7)).toBe(7);
       expect(ran).toEqual(['open 7']);
+      await open.flush();
       const rows = await local().query<{ reason: string; event_type: string }>(
         `SELECT reason, event_type FROM provably_decisions WHERE org_id = 'agent-local' ORDER BY created_at`,
       );
