@@ -24,6 +24,7 @@ import { GatewayRequestError } from './errors.js';
 import type { GatewayEnv } from './http.js';
 import { DEFAULT_KEY_CACHE_MS, KeyCache } from './key-cache.js';
 import { openApiDocument } from './openapi.js';
+import { PolicyChangeListener } from './policy-changes.js';
 import { currentPolicySet, policyHistory, policySetByDigest, putPolicySet } from './policy-sets.js';
 import { apiKeyRoutes } from './routes/apikeys.js';
 import { auditRoutes } from './routes/audit.js';
@@ -50,10 +51,18 @@ export interface GatewayAppOptions {
   bodyLimitBytes?: number;
   /** How long a resolved API key is remembered (default 1000 ms; 0: every request looks it up). */
   keyCacheMs?: number;
+  /**
+   * How long a tenant's serving policy version is trusted without a change notification
+   * (default 1000 ms; 0: read on every execute). Changes through this gateway apply at once,
+   * through another replica when its NOTIFY arrives, and within this bound when one is lost.
+   */
+  policyRefreshMs?: number;
 }
 
 export interface GatewayApp {
   app: Hono<GatewayEnv>;
+  /** Settles once the policy change listener is active (or has failed and retries). Never rejects. */
+  ready: Promise<void>;
   /** Stops the escalation listener. */
   close(): Promise<void>;
 }
@@ -62,10 +71,13 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const { store, log } = options;
   const limit = options.bodyLimitBytes ?? GATEWAY_BODY_LIMIT_BYTES;
   const notifier = new EscalationNotifier(store);
+  const engines = new TenantEngines({ mode: options.mode, refreshMs: options.policyRefreshMs });
+  const policyChanges = new PolicyChangeListener(store, engines);
+  const ready = policyChanges.start();
   const deps: GatewayDeps = {
     store,
     log,
-    engines: new TenantEngines({ mode: options.mode }),
+    engines,
     sessions: new SessionQueue(),
     keys: new KeyCache(options.keyCacheMs ?? DEFAULT_KEY_CACHE_MS),
     notifier,
@@ -123,7 +135,11 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       policies: {
         current: currentPolicySet,
         history: policyHistory,
-        put: putPolicySet,
+        put: async (q, input) => {
+          const set = await putPolicySet(q, input);
+          engines.invalidate(input.tenant); // this replica decides with it at once
+          return set;
+        },
         byDigest: policySetByDigest,
       },
     }),
@@ -169,7 +185,13 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       e.status,
     );
   });
-  return { app, close: () => notifier.close() };
+  return {
+    app,
+    ready,
+    close: async () => {
+      await Promise.all([notifier.close(), policyChanges.close()]);
+    },
+  };
 }
 
 function toRequestError(err: unknown): GatewayRequestError {
