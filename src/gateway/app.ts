@@ -5,7 +5,6 @@
  * when provably itself failed (logged).
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { createDashboardApp } from '../dashboard/index.js';
 import {
   PolicyInputError,
@@ -18,6 +17,7 @@ import { EscalationNotifier, type PolicyMode, readRedactParams } from '../policy
 import { type ServiceLog, storeProblem } from '../server/index.js';
 import type { Store } from '../store/types.js';
 import { API_KEY_HEADER, API_KEY_HEADER_COMPAT, isApiKeyActive, resolveApiKey } from './auth.js';
+import { requestBodyLimit } from './body-limit.js';
 import type { GatewayDeps } from './deps.js';
 import { TenantEngines } from './engines.js';
 import { GatewayRequestError } from './errors.js';
@@ -100,16 +100,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     });
   });
 
-  app.use(
-    bodyLimit({
-      maxSize: limit,
-      onError: (c) =>
-        c.json(
-          { error: { code: 'payload_too_large', message: `the body is larger than ${limit} bytes` } },
-          413,
-        ),
-    }),
-  );
+  app.use(requestBodyLimit(limit));
 
   app.get('/healthz', async (c) => {
     const problem = await storeProblem(store, HEALTH_TIMEOUT_MS);

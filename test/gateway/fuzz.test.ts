@@ -2,6 +2,7 @@
 // (action tool.ok is permitted for everyone) with one field broken — wrong type, out of range,
 // too long, too deep, unstorable text — must be a 4xx naming the problem: never a 500, never
 // ALLOW. Random JSON and random text must never be a 500 either.
+import { request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeE2E, type E2EStore, useE2EStores } from '../e2e/stores.js';
@@ -247,5 +248,35 @@ describeE2E('gateway fuzzed /v1/execute', (backend) => {
       raw: `{"agentId":"fuzz","action":"tool.ok","params":{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`,
     });
     expect(deep.status).toBe(400);
+  }, 60_000);
+
+  it('a chunked body (no Content-Length) is counted as it streams: over 1 MiB is 413, a small one is decided', async () => {
+    /** POSTs `chunks` with Transfer-Encoding: chunked; the status and the answer. */
+    const chunked = (chunks: string[]) =>
+      new Promise<{ status: number; body: Json }>((resolve, reject) => {
+        const req = request(
+          `${gw.url}/v1/execute`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-provably-api-key': t.anyAgent },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (d: string) => {
+              text += d;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Json }));
+          },
+        );
+        // The server may answer 413 and close before every chunk is sent.
+        req.on('error', reject);
+        for (const c of chunks) req.write(c);
+        req.end();
+      });
+    const head = '{"agentId":"fuzz","action":"tool.ok","params":{"s":"';
+    const big = await chunked([head, ...Array.from({ length: 20 }, () => 'x'.repeat(64 * 1024)), '"}}']);
+    expect(big).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+    const small = await chunked([head, 'abc', '"}}']);
+    expect(small).toMatchObject({ status: 200, body: { decision: 'ALLOW' } });
   }, 60_000);
 });
