@@ -97,6 +97,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
       ...(principal ? { tenant: principal.tenant, key: principal.keyPrefix } : {}),
+      ...c.get('logFields'),
     });
   });
 
