@@ -106,6 +106,43 @@ describeE2E('gateway policy version refresh', (backend) => {
   );
 
   it.runIf(backend === 'postgres')(
+    'a listener whose connection is killed reconnects, and notices reach the replica again',
+    async () => {
+      const store = await stores.fresh();
+      const t = await setUp(store, 'tr-reconnect');
+      const [one, two] = await Promise.all([start(store, LONG), start(store, LONG)]);
+      consistent(await decide(two, t, 'job.a'), 'job.a');
+      // Kill every policy listener's connection (both replicas'): what a PostgreSQL restart or a
+      // network cut does to them.
+      const killed = await store.withStore((s) =>
+        s.query<{ n: number }>(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+           WHERE query LIKE 'LISTEN provably_policy_sets%' AND datname = current_database()`,
+        ),
+      );
+      expect(killed.rows[0]?.n).toBe(2);
+      // Until it is back a change could be missed; once back, it re-reads and hears again.
+      const end = performance.now() + 15_000;
+      for (;;) {
+        const back = await store.withStore((s) =>
+          s.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE query LIKE 'LISTEN provably_policy_sets%' AND datname = current_database()`,
+          ),
+        );
+        if (back.rows[0]?.n === 2) break;
+        if (performance.now() > end) throw new Error('the listeners did not reconnect');
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const put = await one.call<Json>('PUT', '/v1/policies', { key: t.admin, body: { text: V2 } });
+      expect(put.status).toBe(200);
+      const ms = await untilV2(two, t, 5000);
+      console.log(`after reconnecting: v2 decided by the other replica after ${ms.toFixed(0)} ms`);
+    },
+    120_000,
+  );
+
+  it.runIf(backend === 'postgres')(
     'a change whose notification is lost is seen within the refresh bound, and not before it when the bound is long',
     async () => {
       const store = await stores.fresh();
