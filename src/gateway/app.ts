@@ -5,7 +5,6 @@
  * when provably itself failed (logged).
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { createDashboardApp } from '../dashboard/index.js';
 import {
   PolicyInputError,
@@ -18,12 +17,14 @@ import { EscalationNotifier, type PolicyMode, readRedactParams } from '../policy
 import { type ServiceLog, storeProblem } from '../server/index.js';
 import type { Store } from '../store/types.js';
 import { API_KEY_HEADER, API_KEY_HEADER_COMPAT, isApiKeyActive, resolveApiKey } from './auth.js';
+import { requestBodyLimit } from './body-limit.js';
 import type { GatewayDeps } from './deps.js';
 import { TenantEngines } from './engines.js';
 import { GatewayRequestError } from './errors.js';
 import type { GatewayEnv } from './http.js';
 import { DEFAULT_KEY_CACHE_MS, KeyCache } from './key-cache.js';
 import { openApiDocument } from './openapi.js';
+import { PolicyChangeListener } from './policy-changes.js';
 import { currentPolicySet, policyHistory, policySetByDigest, putPolicySet } from './policy-sets.js';
 import { apiKeyRoutes } from './routes/apikeys.js';
 import { auditRoutes } from './routes/audit.js';
@@ -50,10 +51,18 @@ export interface GatewayAppOptions {
   bodyLimitBytes?: number;
   /** How long a resolved API key is remembered (default 1000 ms; 0: every request looks it up). */
   keyCacheMs?: number;
+  /**
+   * How long a tenant's serving policy version is trusted without a change notification
+   * (default 1000 ms; 0: read on every execute). Changes through this gateway apply at once,
+   * through another replica when its NOTIFY arrives, and within this bound when one is lost.
+   */
+  policyRefreshMs?: number;
 }
 
 export interface GatewayApp {
   app: Hono<GatewayEnv>;
+  /** Settles once the policy change listener is active (or has failed and retries). Never rejects. */
+  ready: Promise<void>;
   /** Stops the escalation listener. */
   close(): Promise<void>;
 }
@@ -62,10 +71,13 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const { store, log } = options;
   const limit = options.bodyLimitBytes ?? GATEWAY_BODY_LIMIT_BYTES;
   const notifier = new EscalationNotifier(store);
+  const engines = new TenantEngines({ mode: options.mode, refreshMs: options.policyRefreshMs });
+  const policyChanges = new PolicyChangeListener(store, engines);
+  const ready = policyChanges.start();
   const deps: GatewayDeps = {
     store,
     log,
-    engines: new TenantEngines({ mode: options.mode }),
+    engines,
     sessions: new SessionQueue(),
     keys: new KeyCache(options.keyCacheMs ?? DEFAULT_KEY_CACHE_MS),
     notifier,
@@ -85,19 +97,11 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
       ...(principal ? { tenant: principal.tenant, key: principal.keyPrefix } : {}),
+      ...c.get('logFields'),
     });
   });
 
-  app.use(
-    bodyLimit({
-      maxSize: limit,
-      onError: (c) =>
-        c.json(
-          { error: { code: 'payload_too_large', message: `the body is larger than ${limit} bytes` } },
-          413,
-        ),
-    }),
-  );
+  app.use(requestBodyLimit(limit));
 
   app.get('/healthz', async (c) => {
     const problem = await storeProblem(store, HEALTH_TIMEOUT_MS);
@@ -123,7 +127,11 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       policies: {
         current: currentPolicySet,
         history: policyHistory,
-        put: putPolicySet,
+        put: async (q, input) => {
+          const set = await putPolicySet(q, input);
+          engines.invalidate(input.tenant); // this replica decides with it at once
+          return set;
+        },
         byDigest: policySetByDigest,
       },
     }),
@@ -169,7 +177,13 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       e.status,
     );
   });
-  return { app, close: () => notifier.close() };
+  return {
+    app,
+    ready,
+    close: async () => {
+      await Promise.all([notifier.close(), policyChanges.close()]);
+    },
+  };
 }
 
 function toRequestError(err: unknown): GatewayRequestError {

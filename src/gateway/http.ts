@@ -9,7 +9,13 @@ import type { ApiPrincipal, ApiRole } from './auth.js';
 import { badRequest, forbidden, GatewayRequestError } from './errors.js';
 import { isStorableText } from './text.js';
 
-export type GatewayEnv = { Variables: { principal: ApiPrincipal } };
+export type GatewayEnv = {
+  Variables: {
+    principal: ApiPrincipal;
+    /** Fields a route adds to the request's one log line (e.g. the decision of an execute). */
+    logFields?: Record<string, unknown>;
+  };
+};
 export type GatewayContext = Context<GatewayEnv>;
 
 /** The request's principal, refused (403) unless it has one of `roles`. */

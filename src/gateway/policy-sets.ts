@@ -23,6 +23,9 @@ export type PolicySetSummary = Pick<PolicySetVersion, 'version' | 'digest' | 'cr
 
 const MAX_TEXT = 512 * 1024;
 
+/** NOTIFY channel carrying the tenant id of every new policy set version. */
+export const POLICY_CHANNEL = 'provably_policy_sets';
+
 /**
  * Policy text always ends with a newline: the engine reads a one-line value without `;{(` as a
  * FILE PATH, and text stored here must never be taken for one.
@@ -53,9 +56,13 @@ export async function putPolicySet(
     const current = await currentPolicySet(q, input.tenant);
     if (current !== null && current.digest === compiled.version) return current;
     // Two PUTs racing for the same version: the loser sees the conflict and goes again.
+    // The NOTIFY rides in the INSERT's statement: delivered exactly when the row commits, so
+    // every gateway listening learns of the new version (policy-changes.ts).
     const res = await q.query<Record<string, unknown>>(
-      `INSERT INTO provably_policy_sets (tenant, version, digest, text, schema, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, version) DO NOTHING RETURNING *`,
+      `WITH added AS (
+         INSERT INTO provably_policy_sets (tenant, version, digest, text, schema, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, version) DO NOTHING RETURNING *)
+       SELECT added.*, pg_notify('${POLICY_CHANNEL}', added.tenant)::text AS notified FROM added`,
       [input.tenant, (current?.version ?? 0) + 1, compiled.version, text, schema, input.createdBy],
     );
     if (res.rows[0]) return toVersion(res.rows[0]);

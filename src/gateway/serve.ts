@@ -25,6 +25,8 @@ export interface GatewayServerOptions {
   bodyLimitBytes?: number;
   /** How long a resolved API key is remembered (default 1000 ms). */
   keyCacheMs?: number;
+  /** How long a tenant's serving policy version is trusted without a change notice (default 1000 ms). */
+  policyRefreshMs?: number;
 }
 
 export interface RunningGatewayServer {
@@ -32,9 +34,12 @@ export interface RunningGatewayServer {
   close(): Promise<void>;
 }
 
-export function startGatewayServer(options: GatewayServerOptions): Promise<RunningGatewayServer> {
+export async function startGatewayServer(options: GatewayServerOptions): Promise<RunningGatewayServer> {
   const log = options.log ?? jsonLineLog();
-  const { app, close: closeApp } = createGatewayApp({ ...options, log });
+  const { app, ready, close: closeApp } = createGatewayApp({ ...options, log });
+  // Listen for policy changes before taking calls: a change made by another replica between
+  // this start and an active LISTEN would otherwise wait for the refresh bound.
+  await ready;
   const sweep = startExpirySweep(options.store, log, options.sweepMs ?? DEFAULT_SWEEP_MS);
   return new Promise((resolve, reject) => {
     const server = serve(

@@ -71,6 +71,11 @@ export interface PolicySource {
   watchIntervalMs?: number;
   /** Hold of an escalation without @hold, seconds (default 60). */
   defaultHoldSeconds?: number;
+  /**
+   * Pass Cedar only the context attributes the policies can read (default true). False always
+   * builds and passes the whole context: the same decisions, slower (a debugging aid).
+   */
+  pruneContext?: boolean;
 }
 
 export interface ReloadResult {
@@ -120,6 +125,7 @@ export class PolicyEngine {
   readonly #schema: Loaded | undefined;
   readonly #mode: PolicyMode;
   readonly #defaultHold: number;
+  readonly #prune: boolean;
   #watcher: StatWatcher | undefined;
   #lastError: PolicySetError | undefined;
   readonly #listeners = new Set<(r: ReloadResult) => void>();
@@ -130,6 +136,7 @@ export class PolicyEngine {
     this.#schema = source.schema === undefined ? undefined : readPolicyInput(source.schema, 'schema');
     this.#mode = source.mode ?? readPolicyMode();
     this.#defaultHold = source.defaultHoldSeconds ?? DEFAULT_HOLD_SECONDS;
+    this.#prune = source.pruneContext !== false;
     if (!Number.isSafeInteger(this.#defaultHold) || this.#defaultHold < 1) {
       throw new ProvablyConfigError(
         'defaultHoldSeconds',
@@ -158,6 +165,16 @@ export class PolicyEngine {
 
   get mode(): PolicyMode {
     return this.#mode;
+  }
+
+  /**
+   * Whether the serving policies can read context attribute `attr` (`session`, `params`,
+   * `now`): a caller may skip gathering what no policy reads (the gateway skips the session's
+   * counts). True whenever a policy uses the context as a whole.
+   */
+  reads(attr: string): boolean {
+    const reads = this.#current.contextReads;
+    return reads === 'all' || reads.has(attr);
   }
 
   /** The last refused reload (cleared by a successful one). */
@@ -226,22 +243,28 @@ export class PolicyEngine {
       policyIds: ids,
       mode: this.#mode,
     });
-    let context: Record<string, CedarValue>;
+    // Only the attributes the serving policies can read are built and handed to Cedar (the
+    // JS→wasm conversion is most of a decision's cost; context-reads.ts). The params are
+    // converted even when unread: the conversion is also their check (reserved keys, numbers
+    // Cedar cannot hold), and whether a request is refused must not depend on the policy text.
+    const reads = this.#prune ? set.contextReads : 'all';
+    const context: Record<string, CedarValue> = {};
     try {
-      context = {
-        params: (toCedarValue(request.params, 'params') ?? {}) as CedarValue,
-        session: {
-          id: request.session.id,
-          allowed: request.session.allowed,
-          blocked: request.session.blocked,
-          escalated: request.session.escalated,
-        },
-        now: nowValue(request.now ?? new Date()),
-      };
+      const params = (toCedarValue(request.params, 'params') ?? {}) as CedarValue;
+      if (reads === 'all' || reads.has('params')) context.params = params;
     } catch (err) {
       if (err instanceof PolicyInputError) return block(`policy input refused: ${err.message}`);
       return block(`policy input refused: ${String(err)}`);
     }
+    if (reads === 'all' || reads.has('session')) {
+      context.session = {
+        id: request.session.id,
+        allowed: request.session.allowed,
+        blocked: request.session.blocked,
+        escalated: request.session.escalated,
+      };
+    }
+    if (reads === 'all' || reads.has('now')) context.now = nowValue(request.now ?? new Date());
     let answer: ReturnType<ReturnType<typeof loadCedar>['statefulIsAuthorized']>;
     try {
       answer = loadCedar().statefulIsAuthorized({
@@ -260,8 +283,13 @@ export class PolicyEngine {
     }
     const { decision, diagnostics } = answer.response;
     if (diagnostics.errors.length > 0) {
-      const ids = diagnostics.errors.map((e) => e.policyId);
-      const what = diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`).join('; ');
+      // Cedar lists errors in no fixed order (two evaluations of one request differ): sorted by
+      // policy id, the same request always records the same reason.
+      const errors = [...diagnostics.errors].sort((x, y) =>
+        x.policyId < y.policyId ? -1 : x.policyId > y.policyId ? 1 : 0,
+      );
+      const ids = errors.map((e) => e.policyId);
+      const what = errors.map((e) => `${e.policyId}: ${e.error.message}`).join('; ');
       return block(`policy error (fail closed): ${what}`, ids);
     }
     const ids = [...diagnostics.reason].sort();

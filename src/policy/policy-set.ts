@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { type PolicyProblem, PolicySetError } from '../errors/index.js';
 import { type DetailedError, loadCedar } from './cedar.js';
+import { type ContextReads, contextReadsOf } from './context-reads.js';
 
 /** How a policy shapes a decision, from its annotations. */
 export interface PolicyInfo {
@@ -36,6 +37,8 @@ export interface CompiledPolicySet {
   policies: ReadonlyMap<string, PolicyInfo>;
   /** The preparsed id to evaluate against (= version). */
   preparsedId: string;
+  /** The top-level context attributes the policies can read (`'all'`: pass the whole context). */
+  contextReads: ContextReads;
 }
 
 export interface CompileInput {
@@ -75,6 +78,7 @@ export function compilePolicySet(input: CompileInput): CompiledPolicySet {
   const byId: Record<string, string> = {};
   const infos = new Map<string, PolicyInfo>();
   const offsets = new Map<string, number>();
+  const ests: unknown[] = [];
   let cursor = 0;
   parts.policies.forEach((policyText, n) => {
     const json = cedar.policyToJson(policyText);
@@ -84,6 +88,7 @@ export function compilePolicySet(input: CompileInput): CompiledPolicySet {
         json.errors.map((e) => located(e, policyText, 0, `policy${n}`, 'parse')),
       );
     }
+    ests.push(json.json);
     const annotations = (json.json.annotations ?? {}) as Record<string, string | null>;
     const id = annotations.id ?? `policy${n}`;
     const at = text.indexOf(policyText, cursor);
@@ -120,7 +125,7 @@ export function compilePolicySet(input: CompileInput): CompiledPolicySet {
       prepared.errors.map((e) => located(e, text, 0, undefined, 'parse')),
     );
   }
-  return { version, source, policies: infos, preparsedId: version };
+  return { version, source, policies: infos, preparsedId: version, contextReads: contextReadsOf(ests) };
 }
 
 /** Checks a schema on its own (`provably policy check --schema`). Throws PolicySetError. */

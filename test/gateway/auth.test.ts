@@ -88,8 +88,9 @@ describeEachBackend('gateway keys and tenants', (backend) => {
     expect(set.text).toBe('// /etc/passwd\n');
   });
 
-  it('the OpenAPI document documents every route the app serves, and nothing else', () => {
-    const { app } = createGatewayApp({ store: store(), log: jsonLineLog(() => {}) });
+  it('the OpenAPI document documents every route the app serves, and nothing else', async () => {
+    const { app, close } = createGatewayApp({ store: store(), log: jsonLineLog(() => {}) });
+    await close(); // only the routes are read: no listener kept open
     const served = new Set(
       app.routes
         // The reviewer dashboard under /ui is HTML for browsers, not the REST API.

@@ -2,6 +2,7 @@
 // (action tool.ok is permitted for everyone) with one field broken — wrong type, out of range,
 // too long, too deep, unstorable text — must be a 4xx naming the problem: never a 500, never
 // ALLOW. Random JSON and random text must never be a 500 either.
+import { request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeE2E, type E2EStore, useE2EStores } from '../e2e/stores.js';
@@ -247,5 +248,48 @@ describeE2E('gateway fuzzed /v1/execute', (backend) => {
       raw: `{"agentId":"fuzz","action":"tool.ok","params":{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`,
     });
     expect(deep.status).toBe(400);
+  }, 60_000);
+
+  it('a chunked body (no Content-Length) is counted as it streams: over 1 MiB is refused, a small one is decided', async () => {
+    /** POSTs `chunks` with Transfer-Encoding: chunked: the status and answer, or the socket error. */
+    const chunked = (chunks: string[]) =>
+      new Promise<{ status: number; body: Json } | { error: NodeJS.ErrnoException }>((resolve) => {
+        const req = request(
+          `${gw.url}/v1/execute`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-provably-api-key': t.anyAgent },
+            agent: false, // a fresh connection: the refused one is closed by the server
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (d: string) => {
+              text += d;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Json }));
+          },
+        );
+        // The server answers 413 without reading the rest; depending on Node's version the client
+        // reads that answer or sees the connection closed while it still writes.
+        req.on('error', (error) => resolve({ error }));
+        for (const c of chunks) req.write(c);
+        req.end();
+      });
+    const head = (agent: string) => `{"agentId":"${agent}","action":"tool.ok","params":{"s":"`;
+    const big = await chunked([
+      head('fuzz-chunked-big'),
+      ...Array.from({ length: 20 }, () => 'x'.repeat(64 * 1024)),
+      '"}}',
+    ]);
+    if ('error' in big) expect(['ECONNRESET', 'EPIPE']).toContain(big.error.code);
+    else expect(big).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+    const small = await chunked([head('fuzz-chunked-small'), 'abc', '"}}']);
+    expect(small).toMatchObject({ status: 200, body: { decision: 'ALLOW' } });
+    // Whatever the client saw, the oversized call was never decided.
+    const audit = async (agent: string) =>
+      ((await gw.call<Json>('GET', `/v1/audit?agent=${agent}`, { key: t.reviewer })).body.events as Json[])
+        .length;
+    expect(await audit('fuzz-chunked-big')).toBe(0);
+    expect(await audit('fuzz-chunked-small')).toBe(1);
   }, 60_000);
 });

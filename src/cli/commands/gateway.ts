@@ -19,6 +19,7 @@ import {
   DEFAULT_GATEWAY_HOST,
   DEFAULT_GATEWAY_PORT,
   DEFAULT_KEY_CACHE_MS,
+  DEFAULT_POLICY_REFRESH_MS,
   DEFAULT_SWEEP_MS,
 } from '../../gateway/defaults.js';
 import { putPolicySet } from '../../gateway/policy-sets.js';
@@ -69,7 +70,16 @@ export function registerGatewayCommands(program: Command, ctx: CommandContext): 
           signer: opts.checkpoints === false ? undefined : signer,
           pollMs: readPositiveInt(process.env, 'PROVABLY_GATEWAY_POLL_MS', 1000),
           sweepMs: readPositiveInt(process.env, 'PROVABLY_GATEWAY_SWEEP_MS', DEFAULT_SWEEP_MS),
-          keyCacheMs: readNonNegativeInt(process.env.PROVABLY_GATEWAY_KEY_CACHE_MS, DEFAULT_KEY_CACHE_MS),
+          keyCacheMs: readNonNegativeInt(
+            process.env.PROVABLY_GATEWAY_KEY_CACHE_MS,
+            DEFAULT_KEY_CACHE_MS,
+            'PROVABLY_GATEWAY_KEY_CACHE_MS',
+          ),
+          policyRefreshMs: readNonNegativeInt(
+            process.env.PROVABLY_GATEWAY_POLICY_REFRESH_MS,
+            DEFAULT_POLICY_REFRESH_MS,
+            'PROVABLY_GATEWAY_POLICY_REFRESH_MS',
+          ),
         });
         createOutput(false, ctx.streams).line(`provably gateway listening on ${server.url}`);
         createOutput(false, ctx.streams).line(`reviewer dashboard: ${server.url}/ui`);
@@ -234,13 +244,10 @@ function readText(file: string): string {
   }
 }
 
-function readNonNegativeInt(raw: string | undefined, fallback: number): number {
+function readNonNegativeInt(raw: string | undefined, fallback: number, name: string): number {
   if (raw === undefined || raw.trim() === '') return fallback;
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) {
-    throw new ProvablyConfigError(
-      'PROVABLY_GATEWAY_KEY_CACHE_MS',
-      `expected milliseconds ≥ 0, got ${JSON.stringify(raw)}`,
-    );
+    throw new ProvablyConfigError(name, `expected milliseconds ≥ 0, got ${JSON.stringify(raw)}`);
   }
   return Number(raw);
 }

@@ -44,14 +44,12 @@ export function executeRoutes(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
       },
     );
     const { decision: d, eventId, escalation } = recorded;
-    deps.log.info('decision', {
-      tenant: principal.tenant,
-      agent_id: agentId,
-      action,
-      decision: d.decision,
-      mode: d.mode,
-      event_id: eventId,
-    });
+    const logged = { agent_id: agentId, action, decision: d.decision, mode: d.mode, event_id: eventId };
+    // On the request's one log line (app.ts): a line of its own per decision cost a write each.
+    // A decision about to be held for a human is logged now, not when the wait ends.
+    if (escalation !== undefined && wait > 0)
+      deps.log.info('decision', { tenant: principal.tenant, ...logged });
+    else c.set('logFields', logged);
     if (escalation === undefined || wait === 0) {
       return c.json(executionOfDecision(d, { action, eventId, sessionId }, escalation));
     }

@@ -46,6 +46,8 @@ export function policyRoutes(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
       schema: (body.schema as string | null | undefined) ?? null,
       createdBy: reviewerOf(p),
     });
+    // This replica decides with the new version from now on; others learn by NOTIFY.
+    deps.engines.invalidate(p.tenant);
     deps.log.info('policy set', { tenant: p.tenant, version: set.version, digest: set.digest });
     return c.json({ version: set.version, digest: set.digest });
   });
