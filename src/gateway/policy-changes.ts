@@ -14,7 +14,7 @@
  */
 import { diag } from '../diag/index.js';
 import { selfEgress } from '../scope/index.js';
-import type { PgliteStore, PostgresStore, ProvablyStore } from '../store/index.js';
+import { listenChannel } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import type { TenantEngines } from './engines.js';
 import { POLICY_CHANNEL } from './policy-sets.js';
@@ -91,63 +91,19 @@ export class PolicyChangeListener {
   }
 
   async #connect(): Promise<void> {
-    const driver =
-      (this.#store as Partial<ProvablyStore>).driver ?? (this.#store as PostgresStore | PgliteStore);
-    if (driver.backend === 'postgres' && 'url' in driver) {
-      this.#stop = await this.#listenPostgres(driver as PostgresStore);
-    } else if (driver.backend === 'pglite' && 'instance' in driver) {
-      this.#stop = await this.#listenPglite(driver as PgliteStore);
-    }
-  }
-
-  async #listenPostgres(driver: PostgresStore): Promise<() => Promise<void>> {
-    const pg = (await import('pg')).default ?? (await import('pg'));
-    const client = new pg.Client({ connectionString: driver.url, connectionTimeoutMillis: 5000 });
-    let live = true;
-    const dropped = (err?: unknown) => {
-      if (!live) return;
-      live = false;
-      if (this.#stop === stop) this.#stop = undefined;
-      client.end().catch(() => {});
-      if (this.#closed) return;
-      diag.once(
-        'gateway.policy-listen-dropped',
-        'warn',
-        'the policy change listener dropped; reconnecting (changes from other replicas apply within the refresh time meanwhile)',
-        err,
-      );
-      this.#scheduleRetry();
-    };
-    const stop = async () => {
-      live = false;
-      client.removeAllListeners('end');
-      client.on('error', () => {});
-      await client.end().catch(() => {});
-    };
-    client.on('error', dropped);
-    client.on('end', () => dropped());
-    client.on('notification', (m) => {
-      if (m.channel === POLICY_CHANNEL) this.#changed(m.payload);
+    this.#stop = await listenChannel(this.#store, POLICY_CHANNEL, {
+      notify: (payload) => this.#changed(payload),
+      dropped: (err) => {
+        this.#stop = undefined;
+        if (this.#closed) return;
+        diag.once(
+          'gateway.policy-listen-dropped',
+          'warn',
+          'the policy change listener dropped; reconnecting (changes from other replicas apply within the refresh time meanwhile)',
+          err,
+        );
+        this.#scheduleRetry();
+      },
     });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${POLICY_CHANNEL}`);
-    } catch (err) {
-      await stop();
-      throw err;
-    }
-    return stop;
-  }
-
-  async #listenPglite(driver: PgliteStore): Promise<() => Promise<void>> {
-    const db = await driver.instance();
-    const off = db.onNotification((channel, payload) => {
-      if (channel === POLICY_CHANNEL) this.#changed(payload);
-    });
-    await this.#store.query(`LISTEN ${POLICY_CHANNEL}`);
-    return async () => {
-      off();
-      await this.#store.query(`UNLISTEN ${POLICY_CHANNEL}`).catch(() => {});
-    };
   }
 }

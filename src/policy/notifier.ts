@@ -12,7 +12,7 @@
  */
 import { diag } from '../diag/index.js';
 import { selfEgress } from '../scope/index.js';
-import type { PgliteStore, PostgresStore, ProvablyStore } from '../store/index.js';
+import { listenChannel } from '../store/index.js';
 import type { Store } from '../store/types.js';
 
 export const ESCALATION_CHANNEL = 'provably_escalations';
@@ -97,54 +97,19 @@ export class EscalationNotifier {
   }
 
   async #start(): Promise<void> {
-    const driver =
-      (this.#store as Partial<ProvablyStore>).driver ?? (this.#store as PostgresStore | PgliteStore);
-    if (driver.backend === 'postgres' && 'url' in driver) {
-      this.#stop = await this.#listenPostgres(driver as PostgresStore);
-    } else if (driver.backend === 'pglite' && 'instance' in driver) {
-      this.#stop = await this.#listenPglite(driver as PgliteStore);
-    }
-  }
-
-  async #listenPostgres(driver: PostgresStore): Promise<() => Promise<void>> {
-    const pg = (await import('pg')).default ?? (await import('pg'));
-    const client = new pg.Client({ connectionString: driver.url, connectionTimeoutMillis: 5000 });
-    const dropped = (err?: unknown) => {
-      if (this.#stop === undefined) return;
-      diag.once(
-        'policy.listen-dropped',
-        'warn',
-        'the escalation listener dropped; waiters poll until it is back',
-        err,
-      );
-      this.#stop = undefined;
-      client.end().catch(() => {});
-      if (this.#waiters.size > 0 && !this.#closed) setTimeout(() => void this.#ensure(), 500).unref();
-    };
-    client.on('error', dropped);
-    client.on('end', () => dropped());
-    client.on('notification', (m) => {
-      if (m.channel === ESCALATION_CHANNEL) this.#notify(m.payload);
+    this.#stop = await listenChannel(this.#store, ESCALATION_CHANNEL, {
+      notify: (payload) => this.#notify(payload),
+      dropped: (err) => {
+        diag.once(
+          'policy.listen-dropped',
+          'warn',
+          'the escalation listener dropped; waiters poll until it is back',
+          err,
+        );
+        this.#stop = undefined;
+        if (this.#waiters.size > 0 && !this.#closed) setTimeout(() => void this.#ensure(), 500).unref();
+      },
     });
-    await client.connect();
-    await client.query(`LISTEN ${ESCALATION_CHANNEL}`);
-    return async () => {
-      client.removeAllListeners('end');
-      client.on('error', () => {});
-      await client.end().catch(() => {});
-    };
-  }
-
-  async #listenPglite(driver: PgliteStore): Promise<() => Promise<void>> {
-    const db = await driver.instance();
-    const off = db.onNotification((channel, payload) => {
-      if (channel === ESCALATION_CHANNEL) this.#notify(payload);
-    });
-    await this.#store.query(`LISTEN ${ESCALATION_CHANNEL}`);
-    return async () => {
-      off();
-      await this.#store.query(`UNLISTEN ${ESCALATION_CHANNEL}`).catch(() => {});
-    };
   }
 
   async #release(): Promise<void> {

@@ -18,6 +18,7 @@
  */
 export { classifyStoreError, describePostgresUrl } from './classify.js';
 export { type DataDirLock, LOCK_FILE } from './datadir-lock.js';
+export { type ChannelHandlers, listenChannel, type StopListening } from './listen.js';
 export {
   type MigrateOptions,
   type MigrateResult,
