@@ -10,6 +10,8 @@
  * with its stderr if it exits first or prints nothing within 60 s.
  */
 import type { ChildProcess } from 'node:child_process';
+import { afterEach } from 'vitest';
+import type { E2EStore } from '../e2e/stores.js';
 import { startService } from '../helpers/service-child.js';
 
 /** A JSON answer as tests read it. */
@@ -66,5 +68,24 @@ export async function startGateway(env: NodeJS.ProcessEnv, args: string[] = []):
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;
     },
+  };
+}
+
+/**
+ * For tests that start gateways as they go: `start(store, env?)` starts one on the store, and
+ * every gateway started in a test is killed (SIGKILL) after it.
+ */
+export function useGatewayChildren(): (
+  store: E2EStore,
+  extra?: Record<string, string>,
+) => Promise<GatewayChild> {
+  const running: GatewayChild[] = [];
+  afterEach(async () => {
+    for (const gw of running.splice(0)) await gw.kill();
+  });
+  return async (store, extra = {}) => {
+    const gw = await startGateway(store.env(extra));
+    running.push(gw);
+    return gw;
   };
 }

@@ -5,10 +5,10 @@
 // WITHOUT a notification (a lost one, simulated by a plain INSERT) is seen within the refresh
 // bound — and, pinned as the documented limit, not before the bound when it is long.
 // Every decision records the version that made it, and it always matches the decision.
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { compilePolicySet } from '../../src/policy/index.js';
 import { describeE2E, type E2EStore, useE2EStores } from '../e2e/stores.js';
-import { type GatewayChild, type Json, startGateway } from './child.js';
+import { type GatewayChild, type Json, useGatewayChildren } from './child.js';
 import { setUpTenant, type TenantKeys } from './fixtures.js';
 
 const V1 = `@id("only-a") permit(principal, action == Action::"job.a", resource);\n`;
@@ -19,15 +19,7 @@ const LONG = { PROVABLY_GATEWAY_POLICY_REFRESH_MS: '600000' };
 
 describeE2E('gateway policy version refresh', (backend) => {
   const stores = useE2EStores(backend);
-  const running: GatewayChild[] = [];
-  const start = async (store: E2EStore, extra: Record<string, string> = {}) => {
-    const gw = await startGateway(store.env(extra));
-    running.push(gw);
-    return gw;
-  };
-  afterEach(async () => {
-    for (const gw of running.splice(0)) await gw.kill();
-  });
+  const start = useGatewayChildren();
   const setUp = (store: E2EStore, id: string): Promise<TenantKeys> =>
     store.withStore((s) => setUpTenant(s, id, V1));
   const decide = async (gw: GatewayChild, t: TenantKeys, action: string) => {

@@ -3,9 +3,9 @@
 // 20 s here, so only a notification can wake it in time), and a gateway killed (SIGKILL)
 // while an escalation is pending and a long-poll is held: after the restart, a re-poll gets
 // the decision made after the restart.
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeE2E, type E2EStore, useE2EStores } from '../e2e/stores.js';
-import { type GatewayChild, type Json, startGateway } from './child.js';
+import { type Json, useGatewayChildren } from './child.js';
 import { setUpTenant, type TenantKeys } from './fixtures.js';
 
 const POLICY = `
@@ -17,15 +17,7 @@ permit(principal, action == Action::"job.hold", resource);
 
 describeE2E('gateway replicas and restarts', (backend) => {
   const stores = useE2EStores(backend);
-  const running: GatewayChild[] = [];
-  const start = async (store: E2EStore, extra: Record<string, string> = {}) => {
-    const gw = await startGateway(store.env(extra));
-    running.push(gw);
-    return gw;
-  };
-  afterEach(async () => {
-    for (const gw of running.splice(0)) await gw.kill();
-  });
+  const start = useGatewayChildren();
 
   const setUp = async (store: E2EStore, id: string): Promise<TenantKeys> =>
     store.withStore((s) => setUpTenant(s, id, POLICY));
