@@ -27,60 +27,46 @@ let n = 0;
 const dataDir = () => join(tmp, `agent-${++n}`, '.provably');
 const bundleBytes = statSync(createRequire(import.meta.url).resolve('@electric-sql/pglite/pglite.data')).size;
 
+const NOTHING: Seen = { prefetched: false, wasmModule: false, fsBundleBytes: null, dataDirExists: false };
+
 describe('PGlite artifacts before the first governed call', () => {
-  it('a process that never enters a scope loads nothing and creates no data dir', async () => {
-    const dir = dataDir();
-    const run = await runAgent<Seen>('first-scope.mjs', {
-      env: cleanEnv({ PROVABLY_DATA_DIR: dir }),
-      args: ['idle'],
-    });
-    expect(run.result).toEqual({
-      prefetched: false,
-      wasmModule: false,
-      fsBundleBytes: null,
-      dataDirExists: false,
-    });
-  });
-
-  it('the first scope starts loading the compiled module and the whole bundle, opening nothing', async () => {
-    const dir = dataDir();
-    const run = await runAgent<Seen>('first-scope.mjs', {
-      env: cleanEnv({ PROVABLY_DATA_DIR: dir }),
-      args: ['scope'],
-    });
-    expect(run.result).toEqual({
-      prefetched: true,
-      wasmModule: true,
-      fsBundleBytes: bundleBytes,
-      dataDirExists: false,
-    });
-  });
-
-  it('with governance switched off at start (PROVABLY_ENABLED=0) a scope loads nothing', async () => {
-    const run = await runAgent<Seen>('first-scope.mjs', {
-      env: cleanEnv({ PROVABLY_DATA_DIR: dataDir(), PROVABLY_ENABLED: '0' }),
-      args: ['scope'],
-    });
-    expect(run.result).toEqual({
-      prefetched: false,
-      wasmModule: false,
-      fsBundleBytes: null,
-      dataDirExists: false,
-    });
-  });
-
-  it('with PostgreSQL configured a scope loads nothing of PGlite', async () => {
-    const dir = dataDir();
-    const run = await runAgent<Seen>('first-scope.mjs', {
+  const cases: { title: string; env: Record<string, string>; mode: string; seen: () => Seen }[] = [
+    {
+      title: 'a process that never enters a scope loads nothing and creates no data dir',
+      env: {},
+      mode: 'idle',
+      seen: () => NOTHING,
+    },
+    {
+      title: 'the first scope starts loading the compiled module and the whole bundle, opening nothing',
+      env: {},
+      mode: 'scope',
+      seen: (): Seen => ({
+        prefetched: true,
+        wasmModule: true,
+        fsBundleBytes: bundleBytes,
+        dataDirExists: false,
+      }),
+    },
+    {
+      title: 'with governance switched off at start (PROVABLY_ENABLED=0) a scope loads nothing',
+      env: { PROVABLY_ENABLED: '0' },
+      mode: 'scope',
+      seen: () => NOTHING,
+    },
+    {
+      title: 'with PostgreSQL configured a scope loads nothing of PGlite',
       // Never contacted: the fixture makes no governed call.
-      env: cleanEnv({ PROVABLY_DATA_DIR: dir, PROVABLY_DATABASE_URL: 'postgres://u:p@127.0.0.1:9/none' }),
-      args: ['scope'],
+      env: { PROVABLY_DATABASE_URL: 'postgres://u:p@127.0.0.1:9/none' },
+      mode: 'scope',
+      seen: () => NOTHING,
+    },
+  ];
+  it.each(cases)('$title', async ({ env, mode, seen }) => {
+    const run = await runAgent<Seen>('first-scope.mjs', {
+      env: cleanEnv({ PROVABLY_DATA_DIR: dataDir(), ...env }),
+      args: [mode],
     });
-    expect(run.result).toEqual({
-      prefetched: false,
-      wasmModule: false,
-      fsBundleBytes: null,
-      dataDirExists: false,
-    });
+    expect(run.result).toEqual(seen());
   });
 });
