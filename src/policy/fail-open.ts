@@ -56,13 +56,8 @@ export class FailOpenLog {
       const store = this.#o.store();
       ({ eventId } = await selfEgress(() =>
         recordDecision(store, FAIL_OPEN, {
+          ...call,
           tenant: this.#o.tenant,
-          agentId: call.agentId,
-          action: call.action,
-          params: call.params,
-          sessionId: call.sessionId,
-          session: call.session,
-          trace: call.trace,
           redact: this.#o.redact,
           now: decidedAt,
         }),

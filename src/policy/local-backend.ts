@@ -38,14 +38,10 @@ export class LocalBackend implements DecisionBackend {
     let recorded: RecordedDecision;
     try {
       recorded = await selfEgress(() =>
+        // A DecideCall is a DecideInput without the backend's own tenant and redaction.
         recordDecision(this.#o.store, this.#o.engine, {
+          ...call,
           tenant: this.#o.tenant,
-          agentId: call.agentId,
-          action: call.action,
-          params: call.params,
-          sessionId: call.sessionId,
-          session: call.session,
-          trace: call.trace,
           redact: this.#o.redact,
         }),
       );
